@@ -1,0 +1,219 @@
+//! Layers: forward pass, shape inference and vector-Jacobian product (VJP).
+//!
+//! A layer knows nothing about attribution methods. Rules (see [`crate::propagate`])
+//! work through the layer's VJP or through its capabilities.
+//!
+//! Conventions (see [`crate::tensor`]): `forward` receives one `[B, in...]` tensor per
+//! input and returns `[B, out...]`; `vjp` receives the upper signal `[S, B, out...]`
+//! and returns one `[S, B, in...]` signal per input.
+//!
+//! Dense and convolution layers carry a fused activation in innsight's list format;
+//! the graph builder splits it off into its own [`activation_layer::ActivationLayer`]
+//! node, so every layer here is either purely affine or purely an activation.
+
+pub mod activation_layer;
+pub mod add;
+pub mod batch_norm;
+pub mod concat;
+pub mod conv;
+pub mod dense;
+pub mod flatten;
+pub mod global_pool;
+pub mod padding;
+pub mod pool;
+pub mod skip;
+
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+use crate::scalar::Scalar;
+use crate::spec::OpSpec;
+use crate::tensor::Shape;
+use ndarray::{ArrayD, ArrayViewD};
+use std::collections::HashMap;
+
+/// Named weight tensors (row-major, `f64`), e.g. `layers.3.weight`, `layers.3.bias`.
+/// Layer indices in names are 1-based, as in the R list.
+pub type Weights = HashMap<String, ArrayD<f64>>;
+
+/// innsight's layer classes. The `class_key` strings are the keys accepted by LRP's
+/// per-layer `rule_name` / `rule_param` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LayerKind {
+    Dense,
+    Conv1D,
+    Conv2D,
+    BatchNorm,
+    AvgPool1D,
+    AvgPool2D,
+    MaxPool1D,
+    MaxPool2D,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Flatten,
+    Concatenate,
+    Add,
+    Padding,
+    Skipping,
+    Activation,
+}
+
+impl LayerKind {
+    /// innsight's class name of the layer (used by per-layer LRP rules and printing).
+    pub fn class_key(&self) -> &'static str {
+        match self {
+            LayerKind::Dense => "Dense_Layer",
+            LayerKind::Conv1D => "Conv1D_Layer",
+            LayerKind::Conv2D => "Conv2D_Layer",
+            LayerKind::BatchNorm => "BatchNorm_Layer",
+            LayerKind::AvgPool1D => "AvgPool1D_Layer",
+            LayerKind::AvgPool2D => "AvgPool2D_Layer",
+            LayerKind::MaxPool1D => "MaxPool1D_Layer",
+            LayerKind::MaxPool2D => "MaxPool2D_Layer",
+            LayerKind::GlobalAvgPool => "GlobalAvgPooling",
+            LayerKind::GlobalMaxPool => "GlobalMaxPooling",
+            LayerKind::Flatten => "Flatten_Layer",
+            LayerKind::Concatenate => "Concatenate_Layer",
+            LayerKind::Add => "Adding_Layer",
+            LayerKind::Padding => "Padding_Layer",
+            LayerKind::Skipping => "Skipping_Layer",
+            LayerKind::Activation => "Activation",
+        }
+    }
+}
+
+/// A graph node's operation.
+pub trait Layer<T: Scalar>: Send + Sync {
+    /// The layer's class.
+    fn kind(&self) -> LayerKind;
+
+    /// Output shape (no batch axis) for the given input shapes; errors say what
+    /// was expected.
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape>;
+
+    /// Forward pass: `[B, in...]` per input → `[B, out...]`.
+    fn forward(&self, inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>>;
+
+    /// Vector-Jacobian product: upper signal `grad` `[S, B, out...]` → one
+    /// `[S, B, in...]` per input. `inputs` and `output` are the traced forward values.
+    fn vjp(&self, inputs: &[ArrayViewD<T>], output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>>;
+
+    /// The activation, for activation nodes.
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+}
+
+/// A layer built from the spec: its main operation plus a fused activation (only
+/// Dense/Conv layers have a non-linear one).
+pub struct Built<T: Scalar> {
+    pub op: Box<dyn Layer<T>>,
+    pub activation: Activation,
+}
+
+fn take(w: &Weights, index: usize, name: &str) -> Result<ArrayD<f64>> {
+    w.get(&format!("layers.{index}.{name}"))
+        .cloned()
+        .ok_or_else(|| Error::Spec(format!("missing weight tensor `{name}`")))
+}
+
+fn take_opt(w: &Weights, index: usize, name: &str) -> Option<ArrayD<f64>> {
+    w.get(&format!("layers.{index}.{name}")).cloned()
+}
+
+/// Build the layer at 1-based `index` from its spec and weights.
+pub fn build<T: Scalar>(index: usize, op: &OpSpec, w: &Weights) -> Result<Built<T>> {
+    use crate::layers::pool::PoolKind;
+    let linear = Activation::Linear;
+    let built = |op: Box<dyn Layer<T>>, activation| Built { op, activation };
+    Ok(match op {
+        OpSpec::Dense { activation_name, activation_args } => built(
+            Box::new(dense::Dense::new(take(w, index, "weight")?, take_opt(w, index, "bias"))?),
+            Activation::from_name(activation_name, activation_args)?,
+        ),
+        OpSpec::Conv1D { activation_name, activation_args, stride, dilation, padding } => built(
+            Box::new(conv::Conv::new_1d(
+                take(w, index, "weight")?,
+                take_opt(w, index, "bias"),
+                stride.as_deref(),
+                dilation.as_deref(),
+                padding.as_deref(),
+            )?),
+            Activation::from_name(activation_name, activation_args)?,
+        ),
+        OpSpec::Conv2D { activation_name, activation_args, stride, dilation, padding } => built(
+            Box::new(conv::Conv::new_2d(
+                take(w, index, "weight")?,
+                take_opt(w, index, "bias"),
+                stride.as_deref(),
+                dilation.as_deref(),
+                padding.as_deref(),
+            )?),
+            Activation::from_name(activation_name, activation_args)?,
+        ),
+        OpSpec::MaxPooling1D { kernel_size, strides } => {
+            built(Box::new(pool::Pool::new(PoolKind::Max, 1, kernel_size, strides.as_deref())?), linear)
+        }
+        OpSpec::MaxPooling2D { kernel_size, strides } => {
+            built(Box::new(pool::Pool::new(PoolKind::Max, 2, kernel_size, strides.as_deref())?), linear)
+        }
+        OpSpec::AveragePooling1D { kernel_size, strides } => {
+            built(Box::new(pool::Pool::new(PoolKind::Avg, 1, kernel_size, strides.as_deref())?), linear)
+        }
+        OpSpec::AveragePooling2D { kernel_size, strides } => {
+            built(Box::new(pool::Pool::new(PoolKind::Avg, 2, kernel_size, strides.as_deref())?), linear)
+        }
+        OpSpec::GlobalPooling { method } => built(Box::new(global_pool::GlobalPool::new(method)?), linear),
+        OpSpec::BatchNorm { num_features, eps } => built(
+            Box::new(batch_norm::BatchNorm::new(
+                *num_features,
+                *eps,
+                take(w, index, "gamma")?,
+                take_opt(w, index, "beta"),
+                take(w, index, "run_mean")?,
+                take(w, index, "run_var")?,
+            )?),
+            linear,
+        ),
+        OpSpec::Flatten { start_dim, end_dim, data_format } => built(
+            Box::new(flatten::Flatten::new(*start_dim, *end_dim, data_format.as_deref())?),
+            linear,
+        ),
+        OpSpec::Padding { padding, mode, value } => built(
+            Box::new(padding::Padding::new(padding, mode.as_deref().unwrap_or("constant"), value.unwrap_or(0.0))?),
+            linear,
+        ),
+        OpSpec::Concatenate { axis } => built(Box::new(concat::Concatenate::new(*axis)), linear),
+        OpSpec::Add {} => built(Box::new(add::Add), linear),
+        OpSpec::Activation { act_name, activation_args } => built(
+            Box::new(activation_layer::ActivationLayer::new(Activation::from_name(act_name, activation_args)?)),
+            linear,
+        ),
+        OpSpec::Skipping {} => built(Box::new(skip::Skip), linear),
+    })
+}
+
+/// Convert a weight tensor to the compute scalar.
+pub fn cast<T: Scalar>(a: &ArrayD<f64>) -> ArrayD<T> {
+    a.mapv(T::of)
+}
+
+/// Check that exactly `n` inputs arrived.
+pub fn expect_inputs(got: usize, n: usize) -> Result<()> {
+    if got != n {
+        return Err(Error::Spec(format!("expected {n} input(s), got {got}")));
+    }
+    Ok(())
+}
+
+/// Read a per-axis hyper-parameter given as one value or one per axis.
+pub fn per_axis(name: &str, v: Option<&[usize]>, n: usize, default: usize) -> Result<Vec<usize>> {
+    match v {
+        None => Ok(vec![default; n]),
+        Some([x]) => Ok(vec![*x; n]),
+        Some(xs) if xs.len() == n => Ok(xs.to_vec()),
+        Some(xs) => Err(Error::Spec(format!("`{name}` must have length 1 or {n}, got {}", xs.len()))),
+    }
+}
+
+#[cfg(test)]
+pub mod testutil;

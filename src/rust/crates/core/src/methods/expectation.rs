@@ -1,0 +1,120 @@
+//! The shared engine of the gradient family: average a (weighted) gradient over `n`
+//! sampled points per instance. Gradient is `n = 1` at `x`; SmoothGrad samples noisy
+//! copies; IntegratedGradient walks the path from `x_ref`; ExpectedGradient samples
+//! references and path points.
+//!
+//! Rows are processed in chunks of whole instances so that one chunk's trace and
+//! backward signals fit the memory budget; results do not depend on the chunking.
+
+use crate::error::Result;
+use crate::graph::Graph;
+use crate::methods::Targets;
+use crate::propagate::{backward, GradientRule, Rule};
+use crate::scalar::Scalar;
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn};
+
+/// What every method run shares.
+pub struct Context<'a, T: Scalar> {
+    pub graph: &'a Graph<T>,
+    pub targets: &'a Targets,
+    pub ignore_last_act: bool,
+    /// Memory budget per chunk, in bytes.
+    pub budget: usize,
+}
+
+/// A sampling plan: `n` points per instance, and an optional per-point multiplier of
+/// the gradient (e.g. `x − x_ref`).
+pub trait Plan<T: Scalar>: Sync {
+    /// Points per instance.
+    fn n(&self) -> usize;
+    /// Write point `k` of instance `i` for model input `j` into `dst` (`[in...]`).
+    fn point(&self, i: usize, k: usize, j: usize, dst: ArrayViewMutD<T>);
+    /// Multiply the gradient at that point by this (`[in...]`), or `None`.
+    fn times(&self, i: usize, k: usize, j: usize, point: &ArrayViewD<T>) -> Option<ArrayD<T>>;
+}
+
+/// Mean over each instance's points of `gradient ⊙ multiplier`, per model input
+/// `[S, B, in...]` (`None` where no gradient arrives).
+pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>) -> Result<Vec<Option<ArrayD<T>>>> {
+    let g = ctx.graph;
+    let n = plan.n().max(1);
+    let s = ctx.targets.total();
+    let per_chunk = (g.rows_per_chunk(s, ctx.budget) / n).max(1);
+    let mut out: Vec<Option<ArrayD<T>>> = (0..g.input_shapes.len()).map(|_| None).collect();
+    let rule = GradientRule;
+    let rule_for = |_: usize| -> &dyn Rule<T> { &rule };
+    let mut i0 = 0;
+    while i0 < b {
+        let i1 = (i0 + per_chunk).min(b);
+        let rows = (i1 - i0) * n;
+        let mut xs: Vec<ArrayD<T>> = (0..g.input_shapes.len()).map(|j| ArrayD::zeros(IxDyn(&g.input_batch_shape(j, rows)))).collect();
+        for (j, x) in xs.iter_mut().enumerate() {
+            for (r, row) in x.outer_iter_mut().enumerate() {
+                plan.point(i0 + r / n, r % n, j, row);
+            }
+        }
+        let trace = g.forward(&xs)?;
+        let seeds = ctx.targets.seeds(g, rows, ctx.ignore_last_act);
+        let grads = backward(g, &xs, &trace, seeds, &rule_for)?;
+        drop(trace);
+        for (j, grad) in grads.into_iter().enumerate() {
+            let Some(mut grad) = grad else { continue };
+            for r in 0..rows {
+                if let Some(m) = plan.times(i0 + r / n, r % n, j, &xs[j].index_axis(Axis(0), r)) {
+                    for mut slab in grad.outer_iter_mut() {
+                        let mut row = slab.index_axis_mut(Axis(0), r);
+                        row *= &m;
+                    }
+                }
+            }
+            // mean over the n points of each instance: [S, rows, ...] -> [S, i1-i0, ...]
+            let mut shape = grad.shape().to_vec();
+            shape[1] = i1 - i0;
+            shape.insert(2, n);
+            let grad = crate::tensor::reshape(grad, &shape)?;
+            let mean = grad.mean_axis(Axis(2)).ok_or_else(|| crate::Error::Internal("empty mean".into()))?;
+            let dst = out[j].get_or_insert_with(|| {
+                let mut full = mean.shape().to_vec();
+                full[1] = b;
+                ArrayD::zeros(IxDyn(&full))
+            });
+            dst.slice_axis_mut(Axis(1), (i0..i1).into()).assign(&mean);
+        }
+        i0 = i1;
+    }
+    Ok(out)
+}
+
+/// Model outputs at `data` for the selected nodes: `(pred, z)` per output with a
+/// selection, each `[B, S_k]`; `z` is the pre-activation when `ignore_last_act`.
+pub fn outputs<T: Scalar>(ctx: &Context<T>, data: &[ArrayD<T>]) -> Result<(Vec<ArrayD<T>>, Vec<ArrayD<T>>)> {
+    let g = ctx.graph;
+    let b = data[0].shape()[0];
+    let per_chunk = g.rows_per_chunk(0, ctx.budget);
+    let mut preds: Vec<Vec<ArrayD<T>>> = Vec::new();
+    let mut zs: Vec<Vec<ArrayD<T>>> = Vec::new();
+    let mut i0 = 0;
+    while i0 < b {
+        let i1 = (i0 + per_chunk).min(b);
+        let chunk: Vec<ArrayD<T>> = data.iter().map(|x| x.slice_axis(Axis(0), (i0..i1).into()).to_owned()).collect();
+        let trace = g.forward(&chunk)?;
+        preds.push(ctx.targets.select(g, &trace, false));
+        zs.push(ctx.targets.select(g, &trace, ctx.ignore_last_act));
+        i0 = i1;
+    }
+    let join = |parts: Vec<Vec<ArrayD<T>>>| -> Result<Vec<ArrayD<T>>> {
+        let n_out = parts.first().map_or(0, Vec::len);
+        (0..n_out)
+            .map(|k| {
+                let views: Vec<ArrayViewD<T>> = parts.iter().map(|p| p[k].view()).collect();
+                ndarray::concatenate(Axis(0), &views).map_err(|e| crate::Error::Internal(e.to_string()))
+            })
+            .collect()
+    };
+    Ok((join(preds)?, join(zs)?))
+}
+
+/// Row-wise mean of `[R, S_k]` blocks → `[1, S_k]`.
+pub fn mean_rows<T: Scalar>(x: &ArrayD<T>) -> ArrayD<T> {
+    x.mean_axis(Axis(0)).map(|m| m.insert_axis(Axis(0))).unwrap_or_else(|| x.clone())
+}

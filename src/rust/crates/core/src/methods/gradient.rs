@@ -1,0 +1,33 @@
+//! Vanilla gradient `∂z/∂x` and Gradient×Input `x ⊙ ∂z/∂x`
+//! (Simonyan et al. 2014; Shrikumar et al. 2016). Decomposition goal: `z(x)`.
+
+use super::expectation::{mean_gradients, outputs, Context, Plan};
+use super::{MethodResult, RunInputs};
+use crate::error::Result;
+use crate::scalar::Scalar;
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis};
+
+struct AtData<'a, T: Scalar> {
+    data: &'a [ArrayD<T>],
+    times_input: bool,
+}
+
+impl<T: Scalar> Plan<T> for AtData<'_, T> {
+    fn n(&self) -> usize {
+        1
+    }
+    fn point(&self, i: usize, _k: usize, j: usize, mut dst: ArrayViewMutD<T>) {
+        dst.assign(&self.data[j].index_axis(Axis(0), i));
+    }
+    fn times(&self, _i: usize, _k: usize, _j: usize, point: &ArrayViewD<T>) -> Option<ArrayD<T>> {
+        self.times_input.then(|| point.to_owned())
+    }
+}
+
+/// Run Gradient (optionally ×Input).
+pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool) -> Result<MethodResult<T>> {
+    let b = inputs.data[0].shape()[0];
+    let grads = mean_gradients(ctx, b, &AtData { data: &inputs.data, times_input })?;
+    let (pred, z) = outputs(ctx, &inputs.data)?;
+    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred, goal: z.into_iter().map(Some).collect() })
+}

@@ -1,0 +1,89 @@
+//! Attribution methods. Each file only composes the graph, the driver and rules;
+//! the method spec that crosses the R boundary is one serde-tagged enum.
+
+pub mod expectation;
+pub mod expected_gradient;
+pub mod gradient;
+pub mod integrated_gradient;
+pub mod smoothgrad;
+pub mod targets;
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::scalar::Scalar;
+use ndarray::ArrayD;
+use serde::Deserialize;
+pub use targets::Targets;
+
+/// Which method to run, with its own arguments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum MethodSpec {
+    /// Vanilla gradient (and Gradient×Input).
+    Gradient { times_input: bool },
+    /// SmoothGrad: mean gradient over `n` noisy copies.
+    SmoothGrad { times_input: bool, n: usize, noise_level: f64, seed: u64 },
+    /// Integrated gradients along the straight path from `x_ref`.
+    IntegratedGradient { times_input: bool, n: usize },
+    /// Expected gradients: reference rows `ref_index` (1-based) and path points `alpha`
+    /// drawn in R, `n` per instance, instance-major.
+    ExpectedGradient { n: usize, ref_index: Vec<usize>, alpha: Vec<f64> },
+}
+
+/// A full method call: method plus the arguments every method shares.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunSpec {
+    #[serde(flatten)]
+    pub method: MethodSpec,
+    /// Per model output: 1-based selected output nodes, or null.
+    pub output_idx: Vec<Option<Vec<usize>>>,
+    /// Explain the last layer's pre-activation instead of its output.
+    pub ignore_last_act: bool,
+    /// Memory budget in bytes for one chunk of rows (default 1 GiB).
+    #[serde(default)]
+    pub chunk_bytes: Option<usize>,
+}
+
+impl RunSpec {
+    /// Parse from JSON.
+    pub fn from_json(json: &str) -> Result<RunSpec> {
+        serde_json::from_str(json).map_err(|e| Error::Argument(format!("invalid method description: {e}")))
+    }
+}
+
+/// Data a method runs on, in the core's layout (`[B, in...]` per model input).
+pub struct RunInputs<T: Scalar> {
+    pub data: Vec<ArrayD<T>>,
+    /// One reference instance `[1, in...]` per input (IntegratedGradient, DeepLift).
+    pub x_ref: Option<Vec<ArrayD<T>>>,
+    /// Reference rows `[R, in...]` per input (ExpectedGradient, DeepSHAP).
+    pub data_ref: Option<Vec<ArrayD<T>>>,
+}
+
+/// What a method returns.
+pub struct MethodResult<T: Scalar> {
+    /// For every output with selected nodes (in output order): the output's index
+    /// and, per model input, `[S_k, B, in...]` or `None` where the input is not
+    /// connected to that output.
+    pub result: Vec<(usize, Vec<Option<ArrayD<T>>>)>,
+    /// Activated model outputs at the selected nodes, `[B, S_k]` per output.
+    pub pred: Vec<ArrayD<T>>,
+    /// What the attributions should sum to, `[B, S_k]` per output (if defined).
+    pub goal: Vec<Option<ArrayD<T>>>,
+}
+
+/// Run a method.
+pub fn run<T: Scalar>(graph: &Graph<T>, spec: &RunSpec, inputs: &RunInputs<T>) -> Result<MethodResult<T>> {
+    let targets = Targets::new(graph, &spec.output_idx)?;
+    graph.check_inputs(&inputs.data, "data")?;
+    let budget = spec.chunk_bytes.unwrap_or(1 << 30);
+    let ctx = expectation::Context { graph, targets: &targets, ignore_last_act: spec.ignore_last_act, budget };
+    match &spec.method {
+        MethodSpec::Gradient { times_input } => gradient::run(&ctx, inputs, *times_input),
+        MethodSpec::SmoothGrad { times_input, n, noise_level, seed } => {
+            smoothgrad::run(&ctx, inputs, *times_input, *n, *noise_level, *seed)
+        }
+        MethodSpec::IntegratedGradient { times_input, n } => integrated_gradient::run(&ctx, inputs, *times_input, *n),
+        MethodSpec::ExpectedGradient { n, ref_index, alpha } => expected_gradient::run(&ctx, inputs, *n, ref_index, alpha),
+    }
+}
