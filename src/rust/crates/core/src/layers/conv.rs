@@ -1,31 +1,561 @@
-//! Convolution (1D and 2D). PLACEHOLDER: implemented by a follow-up change.
+//! Convolution layers (Conv1D, Conv2D): zero padding followed by a valid convolution,
+//!
+//! `y[b, o, oy, ox] = bias[o] + Σ_{c,i,j} W[o, c, i, j] · xpad[b, c, oy·sh + i·dh, ox·sw + j·dw]`.
+//!
+//! Shapes: weight `[C_out, C_in, kh, kw]` (Conv1D: `[C_out, C_in, k]`), bias `[C_out]`,
+//! input `[B, C_in, H, W]` (Conv1D: `[B, C_in, L]`), output `[B, C_out, Ho, Wo]` with
+//! `Ho = ⌊(H + top + bottom − dh·(kh−1) − 1) / sh⌋ + 1` (likewise `Wo`). Conv1D runs as
+//! Conv2D with `H = kh = 1`.
+//!
+//! Padding follows innsight's list format: Conv1D `padding` = `p` (both sides) or
+//! `(left, right)`; Conv2D `padding` = `p` (all sides), `(a, b)` (left = right = a,
+//! top = bottom = b) or `(left, right, top, bottom)`. `stride`/`dilation` are one value
+//! or `(h, w)`.
+//!
+//! Forward is im2col + GEMM (`y_b = W · cols_b`); the VJP is `dcols = Wᵀ · g` followed
+//! by col2im (see [`super::im2col`]), on the upper signal with `S` and `B` merged.
+//! Work is split into chunks (several whole samples, or a position range of one
+//! sample) so the column buffer stays below [`COL_BUDGET_BYTES`]; parallelism lives
+//! inside the GEMM and inside im2col/col2im, never nested. A 1×1 kernel with stride 1
+//! and no padding skips im2col: the sample itself is the column matrix.
 
-use super::{Layer, LayerKind};
+use super::im2col::{col2im, im2col, Geom};
+use super::{cast, expect_inputs, Layer, LayerKind};
 use crate::error::{Error, Result};
+use crate::linalg::gemm_into;
 use crate::scalar::Scalar;
-use crate::tensor::Shape;
-use ndarray::{ArrayD, ArrayViewD};
-use std::marker::PhantomData;
+use crate::tensor::{fmt_shape, merge_leading, reshape, Shape};
+use ndarray::{s, Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis};
 
-/// A convolution layer.
+/// Upper bound for one chunk's column buffer.
+const COL_BUDGET_BYTES: usize = 256 << 20;
+/// Samples are grouped until a chunk has at least this many columns, so that GEMMs on
+/// small feature maps (e.g. 7×7) are still wide enough to run efficiently.
+const MIN_GEMM_COLS: usize = 1024;
+
+/// A convolution layer (1D or 2D).
 pub struct Conv<T: Scalar> {
-    _t: PhantomData<T>,
+    kind: LayerKind,
+    /// `[C_out, C_in·kh·kw]`: each row is one filter in im2col row order `(c, i, j)`.
+    weight: Array2<T>,
+    bias: Array1<T>,
+    c_in: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    /// `(left, right, top, bottom)`.
+    padding: [usize; 4],
+}
+
+/// A unit of work: samples `r0..r1` and positions `p0..p1` (a proper position range
+/// only when the chunk holds one sample).
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    r0: usize,
+    r1: usize,
+    p0: usize,
+    p1: usize,
+}
+
+/// Split `rows` samples of `p` positions into chunks of at most `budget` column
+/// entries (`k` per column).
+fn plan(rows: usize, k: usize, p: usize, budget: usize) -> Vec<Chunk> {
+    let budget = budget.max(k);
+    if k * p <= budget {
+        let g = MIN_GEMM_COLS.div_ceil(p).min(budget / (k * p)).clamp(1, rows.max(1));
+        (0..rows).step_by(g).map(|r0| Chunk { r0, r1: (r0 + g).min(rows), p0: 0, p1: p }).collect()
+    } else {
+        let pc = budget / k;
+        (0..rows)
+            .flat_map(|r| (0..p).step_by(pc).map(move |p0| Chunk { r0: r, r1: r + 1, p0, p1: (p0 + pc).min(p) }))
+            .collect()
+    }
+}
+
+fn positive(name: &str, v: Vec<usize>) -> Result<Vec<usize>> {
+    if v.contains(&0) {
+        return Err(Error::Spec(format!("`{name}` must be at least 1, got {v:?}")));
+    }
+    Ok(v)
 }
 
 impl<T: Scalar> Conv<T> {
     /// Conv1D from a `[C_out, C_in, k]` weight.
-    pub fn new_1d(_w: ArrayD<f64>, _b: Option<ArrayD<f64>>, _s: Option<&[usize]>, _d: Option<&[usize]>, _p: Option<&[usize]>) -> Result<Self> {
-        Err(Error::Spec("Conv1D is not implemented yet".into()))
+    pub fn new_1d(
+        weight: ArrayD<f64>,
+        bias: Option<ArrayD<f64>>,
+        stride: Option<&[usize]>,
+        dilation: Option<&[usize]>,
+        padding: Option<&[usize]>,
+    ) -> Result<Self> {
+        if weight.ndim() != 3 {
+            return Err(Error::Spec(format!(
+                "Conv1D `weight` must have 3 dimensions (C_out, C_in, k), got {}",
+                weight.ndim()
+            )));
+        }
+        let one = |name: &str, v: Option<&[usize]>| match v {
+            None => Ok(1),
+            Some([x]) => positive(name, vec![*x]).map(|v| v[0]),
+            Some(xs) => Err(Error::Spec(format!("Conv1D `{name}` must have length 1, got {}", xs.len()))),
+        };
+        let (st, di) = (one("stride", stride)?, one("dilation", dilation)?);
+        let (left, right) = match padding {
+            None => (0, 0),
+            Some([p]) => (*p, *p),
+            Some([l, r]) => (*l, *r),
+            Some(xs) => return Err(Error::Spec(format!("Conv1D `padding` must have length 1 or 2, got {}", xs.len()))),
+        };
+        let sh = weight.shape().to_vec();
+        let w4 = reshape(weight, &[sh[0], sh[1], 1, sh[2]])?;
+        Self::build(LayerKind::Conv1D, w4, bias, [1, st], [1, di], [left, right, 0, 0])
     }
+
     /// Conv2D from a `[C_out, C_in, kh, kw]` weight.
-    pub fn new_2d(_w: ArrayD<f64>, _b: Option<ArrayD<f64>>, _s: Option<&[usize]>, _d: Option<&[usize]>, _p: Option<&[usize]>) -> Result<Self> {
-        Err(Error::Spec("Conv2D is not implemented yet".into()))
+    pub fn new_2d(
+        weight: ArrayD<f64>,
+        bias: Option<ArrayD<f64>>,
+        stride: Option<&[usize]>,
+        dilation: Option<&[usize]>,
+        padding: Option<&[usize]>,
+    ) -> Result<Self> {
+        if weight.ndim() != 4 {
+            return Err(Error::Spec(format!(
+                "Conv2D `weight` must have 4 dimensions (C_out, C_in, kh, kw), got {}",
+                weight.ndim()
+            )));
+        }
+        let st = positive("stride", super::per_axis("stride", stride, 2, 1)?)?;
+        let di = positive("dilation", super::per_axis("dilation", dilation, 2, 1)?)?;
+        let pad = match padding {
+            None => [0; 4],
+            Some([p]) => [*p; 4],
+            Some([a, b]) => [*a, *a, *b, *b],
+            Some([l, r, t, b]) => [*l, *r, *t, *b],
+            Some(xs) => {
+                return Err(Error::Spec(format!("Conv2D `padding` must have length 1, 2 or 4, got {}", xs.len())))
+            }
+        };
+        Self::build(LayerKind::Conv2D, weight, bias, [st[0], st[1]], [di[0], di[1]], pad)
+    }
+
+    fn build(
+        kind: LayerKind,
+        w4: ArrayD<f64>,
+        bias: Option<ArrayD<f64>>,
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        padding: [usize; 4],
+    ) -> Result<Self> {
+        let sh = w4.shape().to_vec();
+        if sh.contains(&0) {
+            return Err(Error::Spec(format!("`weight` must not have empty dimensions, got shape {sh:?}")));
+        }
+        let (c_out, c_in) = (sh[0], sh[1]);
+        let bias = match bias {
+            None => Array1::zeros(c_out),
+            Some(b) if b.len() == c_out => Array1::from_iter(b.iter().map(|&v| T::of(v))),
+            Some(b) => {
+                return Err(Error::Spec(format!(
+                    "`bias` must have length {c_out} (the number of output channels of `weight`), got {}",
+                    b.len()
+                )))
+            }
+        };
+        let weight = reshape(cast::<T>(&w4), &[c_out, c_in * sh[2] * sh[3]])?
+            .into_dimensionality()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Conv { kind, weight, bias, c_in, kernel: [sh[2], sh[3]], stride, dilation, padding })
+    }
+
+    /// The `[C_out, C_in·kh·kw]` weight matrix (rows in `(c, i, j)` order).
+    pub fn weight(&self) -> &Array2<T> {
+        &self.weight
+    }
+    /// The `[C_out]` bias.
+    pub fn bias(&self) -> &Array1<T> {
+        &self.bias
+    }
+
+    fn is_1d(&self) -> bool {
+        self.kind == LayerKind::Conv1D
+    }
+
+    /// `1×1` kernel, stride 1, no padding: the input sample is already the column matrix.
+    fn pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0; 4]
+    }
+
+    /// Geometry for an input shape without batch axis (`[C, L]` or `[C, H, W]`).
+    fn geom(&self, shape: &[usize]) -> Result<Geom> {
+        let (rank, what) = if self.is_1d() { (2, "(C, L)") } else { (3, "(C, H, W)") };
+        if shape.len() != rank {
+            return Err(Error::Spec(format!("a {} layer needs an input of shape {what}, got {}", self.kind.class_key(), fmt_shape(shape))));
+        }
+        if shape[0] != self.c_in {
+            return Err(Error::Spec(format!(
+                "input {} has {} channel(s) but `weight` expects {} (channels first)",
+                fmt_shape(shape),
+                shape[0],
+                self.c_in
+            )));
+        }
+        let (h, w) = if self.is_1d() { (1, shape[1]) } else { (shape[1], shape[2]) };
+        let [left, right, top, bottom] = self.padding;
+        let out = |n: usize, k: usize, s: usize, d: usize| {
+            let span = d * (k - 1) + 1;
+            (n >= span).then(|| (n - span) / s + 1)
+        };
+        let (ho, wo) = match (
+            out(h + top + bottom, self.kernel[0], self.stride[0], self.dilation[0]),
+            out(w + left + right, self.kernel[1], self.stride[1], self.dilation[1]),
+        ) {
+            (Some(ho), Some(wo)) => (ho, wo),
+            _ => {
+                return Err(Error::Spec(format!(
+                    "input {} is too small for the kernel {:?} with dilation {:?} and padding {:?}",
+                    fmt_shape(shape),
+                    if self.is_1d() { &self.kernel[1..] } else { &self.kernel[..] },
+                    self.dilation,
+                    self.padding
+                )))
+            }
+        };
+        let [kh, kw] = self.kernel;
+        let ([sh, sw], [dh, dw]) = (self.stride, self.dilation);
+        Ok(Geom { c: self.c_in, h, w, kh, kw, sh, sw, dh, dw, top, left, ho, wo })
+    }
+
+    fn out_dims(&self, g: &Geom) -> Vec<usize> {
+        if self.is_1d() {
+            vec![self.weight.nrows(), g.wo]
+        } else {
+            vec![self.weight.nrows(), g.ho, g.wo]
+        }
+    }
+
+    /// Forward pass with another weight matrix / bias of the layer's shapes (e.g. the
+    /// positive part of the weights in LRP): `x` `[B, C_in, ...]` → `[B, C_out, ...]`.
+    pub fn forward_with(&self, x: &ArrayViewD<T>, weight: &ArrayView2<T>, bias: Option<&ArrayView1<T>>) -> Result<ArrayD<T>> {
+        self.forward_chunked(x, weight, bias, COL_BUDGET_BYTES / std::mem::size_of::<T>())
+    }
+
+    fn forward_chunked(&self, x: &ArrayViewD<T>, w: &ArrayView2<T>, bias: Option<&ArrayView1<T>>, budget: usize) -> Result<ArrayD<T>> {
+        let g = self.geom(&x.shape()[1..])?;
+        if w.dim() != self.weight.dim() {
+            return Err(Error::Internal(format!("conv weight {:?}, expected {:?}", w.dim(), self.weight.dim())));
+        }
+        let (rows, c_out, p, k) = (x.shape()[0], w.nrows(), g.p(), g.k());
+        let xs = x.as_standard_layout();
+        let xsl = xs.as_slice().ok_or_else(|| Error::Internal("conv: input layout".into()))?;
+        let mut y = Array3::<T>::zeros((rows, c_out, p));
+        if let Some(b) = bias {
+            y.axis_iter_mut(Axis(1)).zip(b.iter()).for_each(|(mut ch, &v)| ch.fill(v));
+        }
+        if self.pointwise() {
+            for (r, mut yr) in y.outer_iter_mut().enumerate() {
+                let xr = ArrayView2::from_shape((k, p), &xsl[r * g.in_len()..][..g.in_len()]).expect("pointwise shape");
+                gemm_into(&mut yr, w, &xr, true);
+            }
+        } else {
+            let chunks = plan(rows, k, p, budget);
+            let max_cols = chunks.iter().map(|c| (c.r1 - c.r0) * (c.p1 - c.p0)).max().unwrap_or(0);
+            let mut cols = vec![T::zero(); k * max_cols];
+            let mut tmp = Vec::new();
+            for Chunk { r0, r1, p0, p1 } in chunks {
+                let n = (r1 - r0) * (p1 - p0);
+                im2col(&g, &xsl[r0 * g.in_len()..r1 * g.in_len()], r1 - r0, p0, p1, &mut cols[..k * n]);
+                let cv = ArrayView2::from_shape((k, n), &cols[..k * n]).expect("cols shape");
+                if r1 - r0 == 1 {
+                    gemm_into(&mut y.slice_mut(s![r0, .., p0..p1]), w, &cv, true);
+                } else {
+                    // Samples side by side in the columns: the product is [C_out, G, P]
+                    // and is added back in [G, C_out, P] order.
+                    tmp.resize(c_out * n, T::zero());
+                    let mut tv = ndarray::ArrayViewMut2::from_shape((c_out, n), &mut tmp[..]).expect("tmp shape");
+                    gemm_into(&mut tv, w, &cv, false);
+                    let t3 = ArrayView3::from_shape((c_out, r1 - r0, p), &tmp[..]).expect("tmp shape");
+                    let mut ys = y.slice_mut(s![r0..r1, .., ..]);
+                    ys += &t3.permuted_axes([1, 0, 2]);
+                }
+            }
+        }
+        let mut shape = vec![rows];
+        shape.extend(self.out_dims(&g));
+        reshape(y.into_dyn(), &shape)
+    }
+
+    /// Input gradient with another weight matrix: `g` `[N, C_out, out...]` (any number
+    /// of merged leading rows) → `[N, C_in, in...]` for an input of shape `in_shape`
+    /// (without batch axis).
+    pub fn vjp_with(&self, g: &ArrayViewD<T>, in_shape: &[usize], weight: &ArrayView2<T>) -> Result<ArrayD<T>> {
+        self.vjp_chunked(g, in_shape, weight, COL_BUDGET_BYTES / std::mem::size_of::<T>())
+    }
+
+    fn vjp_chunked(&self, grad: &ArrayViewD<T>, in_shape: &[usize], w: &ArrayView2<T>, budget: usize) -> Result<ArrayD<T>> {
+        let g = self.geom(in_shape)?;
+        let (c_out, p, k) = (w.nrows(), g.p(), g.k());
+        let rows = grad.shape()[0];
+        if grad.shape()[1..] != self.out_dims(&g)[..] {
+            return Err(Error::Internal(format!("conv vjp: signal {:?} does not fit output {:?}", grad.shape(), self.out_dims(&g))));
+        }
+        let gs = grad.as_standard_layout();
+        let g3: ArrayView3<T> = gs
+            .view()
+            .into_shape_with_order((rows, c_out, p))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let wt = w.t();
+        let mut gx = Array3::<T>::zeros((rows, g.c, g.h * g.w));
+        if self.pointwise() {
+            for (mut gxr, gr) in gx.outer_iter_mut().zip(g3.outer_iter()) {
+                gemm_into(&mut gxr, &wt, &gr, false);
+            }
+        } else {
+            let chunks = plan(rows, k, p, budget);
+            let max_cols = chunks.iter().map(|c| (c.r1 - c.r0) * (c.p1 - c.p0)).max().unwrap_or(0);
+            let mut dcols = vec![T::zero(); k * max_cols];
+            let mut tmp = Vec::new();
+            let gxsl = gx.as_slice_mut().expect("fresh array");
+            for Chunk { r0, r1, p0, p1 } in chunks {
+                let n = (r1 - r0) * (p1 - p0);
+                let mut dv = ndarray::ArrayViewMut2::from_shape((k, n), &mut dcols[..k * n]).expect("dcols shape");
+                if r1 - r0 == 1 {
+                    gemm_into(&mut dv, &wt, &g3.slice(s![r0, .., p0..p1]), false);
+                } else {
+                    // Lay the samples' signals side by side ([C_out, G, P]) to match
+                    // the column order of im2col.
+                    tmp.resize(c_out * n, T::zero());
+                    let mut t3 = ArrayViewMut3::from_shape((c_out, r1 - r0, p), &mut tmp[..]).expect("tmp shape");
+                    t3.assign(&g3.slice(s![r0..r1, .., ..]).permuted_axes([1, 0, 2]));
+                    let tv = ArrayView2::from_shape((c_out, n), &tmp[..]).expect("tmp shape");
+                    gemm_into(&mut dv, &wt, &tv, false);
+                }
+                col2im(&g, &dcols[..k * n], r1 - r0, p0, p1, &mut gxsl[r0 * g.in_len()..r1 * g.in_len()]);
+            }
+        }
+        reshape(gx.into_dyn(), &[&[rows][..], in_shape].concat())
     }
 }
 
 impl<T: Scalar> Layer<T> for Conv<T> {
-    fn kind(&self) -> LayerKind { LayerKind::Conv2D }
-    fn output_shape(&self, _inputs: &[Shape]) -> Result<Shape> { Err(Error::Internal("conv".into())) }
-    fn forward(&self, _inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> { Err(Error::Internal("conv".into())) }
-    fn vjp(&self, _i: &[ArrayViewD<T>], _o: &ArrayViewD<T>, _g: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> { Err(Error::Internal("conv".into())) }
+    fn kind(&self) -> LayerKind {
+        self.kind
+    }
+
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape> {
+        expect_inputs(inputs.len(), 1)?;
+        Ok(self.out_dims(&self.geom(&inputs[0])?))
+    }
+
+    fn forward(&self, inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> {
+        expect_inputs(inputs.len(), 1)?;
+        self.forward_with(&inputs[0], &self.weight.view(), Some(&self.bias.view()))
+    }
+
+    fn vjp(&self, inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
+        let (sn, b) = (grad.shape()[0], grad.shape()[1]);
+        let in_shape = &inputs[0].shape()[1..];
+        let gs = grad.as_standard_layout();
+        let gv = gs.view();
+        let gi = self.vjp_with(&merge_leading(&gv, 2)?, in_shape, &self.weight.view())?;
+        Ok(vec![reshape(gi, &[&[sn, b][..], in_shape].concat())?])
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testutil::{check_vjp, randn};
+    use crate::rng::Rng;
+    use ndarray::IxDyn;
+
+    fn pick(rng: &mut Rng, lo: usize, hi: usize) -> usize {
+        lo + (rng.uniform() * (hi - lo + 1) as f64) as usize
+    }
+
+    /// Explicit zero padding, then the defining sum. `x` `[B, C, H, W]`, `w` `[O, C, kh, kw]`.
+    fn naive(x: &ArrayD<f64>, w: &ArrayD<f64>, b: &ArrayD<f64>, st: [usize; 2], di: [usize; 2], pad: [usize; 4]) -> ArrayD<f64> {
+        let (bn, c, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+        let (o, kh, kw) = (w.shape()[0], w.shape()[2], w.shape()[3]);
+        let (hp, wp) = (h + pad[2] + pad[3], wd + pad[0] + pad[1]);
+        let xp = ArrayD::from_shape_fn(IxDyn(&[bn, c, hp, wp]), |ix| {
+            let (y, x_) = (ix[2] as isize - pad[2] as isize, ix[3] as isize - pad[0] as isize);
+            if y < 0 || x_ < 0 || y >= h as isize || x_ >= wd as isize { 0.0 } else { x[[ix[0], ix[1], y as usize, x_ as usize]] }
+        });
+        let ho = (hp - di[0] * (kh - 1) - 1) / st[0] + 1;
+        let wo = (wp - di[1] * (kw - 1) - 1) / st[1] + 1;
+        ArrayD::from_shape_fn(IxDyn(&[bn, o, ho, wo]), |ix| {
+            let mut acc = b[[ix[1]]];
+            for ci in 0..c {
+                for i in 0..kh {
+                    for j in 0..kw {
+                        acc += w[[ix[1], ci, i, j]] * xp[[ix[0], ci, ix[2] * st[0] + i * di[0], ix[3] * st[1] + j * di[1]]];
+                    }
+                }
+            }
+            acc
+        })
+    }
+
+    fn close(a: &ArrayD<f64>, b: &ArrayD<f64>, tol: f64) -> bool {
+        a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() <= tol * (1.0 + y.abs()))
+    }
+
+    /// Random 2D and 1D configurations (strides 1–3, dilations 1–2, asymmetric padding),
+    /// each also run with tiny column budgets so that every chunking path (grouped
+    /// samples, single samples, position ranges) is exercised, forward and VJP.
+    #[test]
+    fn forward_matches_naive_reference_in_all_chunkings() {
+        let mut rng = Rng::new(11);
+        let mut tested = 0;
+        while tested < 40 {
+            let one_d = tested % 3 == 2;
+            let (c, o, bn) = (pick(&mut rng, 1, 3), pick(&mut rng, 1, 4), pick(&mut rng, 1, 3));
+            let (h, wd) = (if one_d { 1 } else { pick(&mut rng, 1, 8) }, pick(&mut rng, 1, 9));
+            let (kh, kw) = (if one_d { 1 } else { pick(&mut rng, 1, 3) }, pick(&mut rng, 1, 3));
+            let st = [if one_d { 1 } else { pick(&mut rng, 1, 3) }, pick(&mut rng, 1, 3)];
+            let di = [if one_d { 1 } else { pick(&mut rng, 1, 2) }, pick(&mut rng, 1, 2)];
+            let pad = [pick(&mut rng, 0, 2), pick(&mut rng, 0, 2), if one_d { 0 } else { pick(&mut rng, 0, 2) }, 0];
+            let pad = [pad[0], pad[1], pad[2], if one_d { 0 } else { pick(&mut rng, 0, 2) }];
+            let w = randn(&[o, c, kh, kw], &mut rng);
+            let b = randn(&[o], &mut rng);
+            let x = randn(&[bn, c, h, wd], &mut rng);
+            let layer = if one_d {
+                let w3 = w.clone().into_shape_with_order(IxDyn(&[o, c, kw])).unwrap();
+                Conv::<f64>::new_1d(w3, Some(b.clone()), Some(&[st[1]]), Some(&[di[1]]), Some(&pad[..2])).unwrap()
+            } else {
+                Conv::<f64>::new_2d(w.clone(), Some(b.clone()), Some(&st), Some(&di), Some(&pad)).unwrap()
+            };
+            let in_shape: Vec<usize> = if one_d { vec![c, wd] } else { vec![c, h, wd] };
+            if (h + pad[2] + pad[3]) < di[0] * (kh - 1) + 1 || (wd + pad[0] + pad[1]) < di[1] * (kw - 1) + 1 {
+                assert!(layer.output_shape(&[in_shape]).is_err());
+                continue;
+            }
+            tested += 1;
+            let want = naive(&x, &w, &b, st, di, pad);
+            let xin = reshape(x.clone(), &[&[bn][..], &in_shape].concat()).unwrap();
+            let out_shape = layer.output_shape(std::slice::from_ref(&in_shape)).unwrap();
+            let y = layer.forward(&[xin.view()]).unwrap();
+            assert_eq!(y.shape(), &[&[bn][..], &out_shape].concat()[..]);
+            let y4 = reshape(y.clone(), want.shape()).unwrap();
+            assert!(close(&y4, &want, 1e-12), "config c{c} o{o} {h}x{wd} k{kh}x{kw} s{st:?} d{di:?} p{pad:?}");
+            let k = c * kh * kw;
+            let (wv, bv) = (layer.weight.view(), layer.bias.view());
+            let gr = randn(&[&[2 * bn][..], &out_shape].concat(), &mut rng);
+            let gx = layer.vjp_with(&gr.view(), &in_shape, &wv).unwrap();
+            let per_sample = k * y.len() / (bn * o);
+            for budget in [k, 2 * k + 1, per_sample, 2 * per_sample] {
+                assert!(close(&layer.forward_chunked(&xin.view(), &wv, Some(&bv), budget).unwrap(), &y, 1e-12));
+                assert!(close(&layer.vjp_chunked(&gr.view(), &in_shape, &wv, budget).unwrap(), &gx, 1e-12));
+            }
+        }
+    }
+
+    #[test]
+    fn pointwise_and_f32_match_reference() {
+        let mut rng = Rng::new(3);
+        let (w, b, x) = (randn(&[5, 3, 1, 1], &mut rng), randn(&[5], &mut rng), randn(&[2, 3, 4, 6], &mut rng));
+        let layer = Conv::<f64>::new_2d(w.clone(), Some(b.clone()), None, None, None).unwrap();
+        assert!(layer.pointwise());
+        let want = naive(&x, &w, &b, [1, 1], [1, 1], [0; 4]);
+        assert!(close(&layer.forward(&[x.view()]).unwrap(), &want, 1e-12));
+        check_vjp(&layer, &[vec![3, 4, 6]], 2, 2, 4);
+
+        let w = randn(&[4, 3, 3, 2], &mut rng);
+        let layer = Conv::<f32>::new_2d(w.clone(), Some(b.slice(s![..4]).to_owned().into_dyn()), Some(&[2, 1]), Some(&[1, 2]), Some(&[1, 0, 2, 1])).unwrap();
+        let want = naive(&x, &w, &b.slice(s![..4]).to_owned().into_dyn(), [2, 1], [1, 2], [1, 0, 2, 1]);
+        let y = layer.forward(&[x.mapv(|v| v as f32).view()]).unwrap();
+        assert!(close(&y.mapv(|v| v as f64), &want, 1e-5));
+    }
+
+    #[test]
+    fn vjp_matches_finite_differences() {
+        let mut rng = Rng::new(5);
+        let c2 = Conv::<f64>::new_2d(randn(&[3, 2, 3, 2], &mut rng), Some(randn(&[3], &mut rng)), Some(&[2, 1]), Some(&[1, 2]), Some(&[2, 0, 1, 0])).unwrap();
+        assert_eq!(Layer::<f64>::kind(&c2), LayerKind::Conv2D);
+        check_vjp(&c2, &[vec![2, 5, 6]], 2, 2, 6);
+        // stride larger than the kernel: some inputs are never read and get zero
+        let c2s = Conv::<f64>::new_2d(randn(&[2, 2, 2, 2], &mut rng), None, Some(&[3]), None, Some(&[1])).unwrap();
+        check_vjp(&c2s, &[vec![2, 6, 5]], 1, 2, 7);
+        let c1 = Conv::<f64>::new_1d(randn(&[3, 2, 3], &mut rng), None, Some(&[2]), Some(&[2]), Some(&[3, 1])).unwrap();
+        assert_eq!(Layer::<f64>::kind(&c1), LayerKind::Conv1D);
+        assert_eq!(c1.output_shape(&[vec![2, 7]]).unwrap(), vec![3, 4]);
+        check_vjp(&c1, &[vec![2, 7]], 3, 2, 8);
+    }
+
+    #[test]
+    fn rejects_bad_arguments_and_inputs() {
+        let mut rng = Rng::new(9);
+        let w4 = randn(&[2, 3, 3, 3], &mut rng);
+        let w3 = randn(&[2, 3, 3], &mut rng);
+        let err = |r: Result<Conv<f64>>| r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err(Conv::new_2d(w3.clone(), None, None, None, None)).contains("4 dimensions"));
+        assert!(err(Conv::new_1d(w4.clone(), None, None, None, None)).contains("3 dimensions"));
+        assert!(err(Conv::new_2d(w4.clone(), Some(randn(&[3], &mut rng)), None, None, None)).contains("`bias`"));
+        assert!(err(Conv::new_2d(w4.clone(), None, None, None, Some(&[1, 1, 1]))).contains("`padding`"));
+        assert!(err(Conv::new_1d(w3.clone(), None, None, None, Some(&[1, 1, 1, 1]))).contains("`padding`"));
+        assert!(err(Conv::new_2d(w4.clone(), None, Some(&[1, 2, 3]), None, None)).contains("`stride`"));
+        assert!(err(Conv::new_2d(w4.clone(), None, Some(&[0]), None, None)).contains("`stride`"));
+        assert!(err(Conv::new_1d(w3.clone(), None, None, Some(&[0]), None)).contains("`dilation`"));
+        assert!(err(Conv::new_1d(w3.clone(), None, Some(&[1, 1]), None, None)).contains("`stride`"));
+        let c = Conv::<f64>::new_2d(w4, None, None, Some(&[2]), None).unwrap();
+        assert!(c.output_shape(&[vec![2, 8, 8]]).unwrap_err().to_string().contains("channel"));
+        assert!(c.output_shape(&[vec![3, 4, 8]]).unwrap_err().to_string().contains("too small"));
+        assert!(c.output_shape(&[vec![3, 8]]).is_err());
+        assert_eq!(c.output_shape(&[vec![3, 5, 8]]).unwrap(), vec![2, 1, 4]);
+        let c1 = Conv::<f64>::new_1d(w3, None, None, None, Some(&[1])).unwrap();
+        assert!(c1.output_shape(&[vec![3, 4, 4]]).is_err());
+        assert_eq!(c1.output_shape(&[vec![3, 1]]).unwrap(), vec![2, 1]);
+    }
+
+    /// `cargo test --release --lib layers::conv::tests::time_vgg_block -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn time_vgg_block() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let mut rng = Rng::new(1);
+        let layer = Conv::<f32>::new_2d(randn(&[64, 64, 3, 3], &mut rng), None, None, None, Some(&[1])).unwrap();
+        let x = randn(&[1, 64, 224, 224], &mut rng).mapv(|v| v as f32);
+        let g = randn(&[1, 1, 64, 224, 224], &mut rng).mapv(|v| v as f32);
+        pool.install(|| {
+            for _ in 0..3 {
+                let t = std::time::Instant::now();
+                let y = layer.forward(&[x.view()]).unwrap();
+                let tf = t.elapsed();
+                let gx = layer.vjp(&[x.view()], &y.view(), &g.view()).unwrap();
+                eprintln!("1x64x224x224 -> 64 3x3 f32: forward {:?}, vjp {:?} (|gx| = {})", tf, t.elapsed() - tf, gx[0].len());
+            }
+        });
+    }
+}
+#[cfg(test)]
+mod prof {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn prof_gemm() {
+        let p = 50176;
+        let w = Array2::<f32>::from_shape_fn((64, 576), |(i, j)| ((i + j) % 7) as f32);
+        let cols = Array2::<f32>::from_shape_fn((576, p), |(i, j)| ((i * 3 + j) % 5) as f32);
+        let colst = cols.t().as_standard_layout().into_owned();
+        let mut y = Array2::<f32>::zeros((64, p));
+        for nt in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(nt).build().unwrap();
+            pool.install(|| {
+                for _ in 0..2 {
+                    let t = std::time::Instant::now();
+                    gemm_into(&mut y.view_mut(), &w.view(), &cols.view(), false);
+                    let t1 = t.elapsed();
+                    gemm_into(&mut y.view_mut().reversed_axes(), &cols.t(), &w.t(), false);
+                    let t2 = t.elapsed();
+                    gemm_into(&mut y.view_mut(), &w.view(), &colst.t(), false);
+                    let t3 = t.elapsed();
+                    gemm_into(&mut y.view_mut().reversed_axes(), &colst.view(), &w.t(), false);
+                    let t4 = t.elapsed();
+                    eprintln!("{nt} threads: A {:?} B {:?} C {:?} D {:?}", t1, t2 - t1, t3 - t2, t4 - t3);
+                }
+            });
+        }
+    }
 }

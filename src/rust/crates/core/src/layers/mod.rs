@@ -19,6 +19,7 @@ pub mod conv;
 pub mod dense;
 pub mod flatten;
 pub mod global_pool;
+mod im2col;
 pub mod padding;
 pub mod pool;
 pub mod skip;

@@ -1,28 +1,423 @@
-//! Max and average pooling (1D and 2D). PLACEHOLDER: implemented by a follow-up change.
+//! Max and average pooling (1D and 2D), without padding, dilation or ceil mode.
+//!
+//! Average: `y[.., oy, ox] = (1/(kh·kw)) Σ_{i<kh, j<kw} x[.., oy·sh + i, ox·sw + j]`;
+//! max: the largest entry of the same window.
+//!
+//! Shapes: input `[B, C, L]` (1D) or `[B, C, H, W]` (2D), output `[B, C, Lo]` /
+//! `[B, C, Ho, Wo]` with `Ho = ⌊(H − kh)/sh⌋ + 1`. Strides default to the kernel size.
+//! 1D pooling runs as 2D pooling with `H = kh = 1`.
+//!
+//! VJP: average pooling spreads `g / (kh·kw)` over each window (overlapping windows
+//! accumulate); max pooling routes `g` to the argmax of each window of the traced input
+//! (the first maximum in row-major window order on ties, so the result is
+//! deterministic).
+//!
+//! The free functions ([`avg_pool`], [`avg_pool_vjp`], [`max_pool`], [`max_pool_argmax`],
+//! [`max_pool_vjp`]) take the spatial kernel and strides and treat all leading axes as
+//! independent planes, so they also serve signals with an extra leading axis.
 
-use super::{Layer, LayerKind};
+use super::{expect_inputs, Layer, LayerKind};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
-use crate::tensor::Shape;
-use ndarray::{ArrayD, ArrayViewD};
+use crate::tensor::{fmt_shape, Shape};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use rayon::prelude::*;
+
+/// Below this many input elements, planes are processed on the calling thread.
+const PARALLEL_MIN: usize = 1 << 16;
 
 /// Max or average.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PoolKind { Max, Avg }
+pub enum PoolKind {
+    Max,
+    Avg,
+}
 
 /// A pooling layer.
-pub struct Pool { _kind: PoolKind }
+pub struct Pool {
+    kind: PoolKind,
+    kernel: Vec<usize>,
+    strides: Vec<usize>,
+}
+
+/// Pooling geometry of one plane (1D as `h = kh = sh = 1`).
+#[derive(Debug, Clone, Copy)]
+struct Plane {
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    ho: usize,
+    wo: usize,
+}
+
+/// `⌊(n − k)/s⌋ + 1`, or `None` when the window does not fit.
+fn out_len(n: usize, k: usize, s: usize) -> Option<usize> {
+    (n >= k).then(|| (n - k) / s + 1)
+}
+
+/// Geometry for spatial input extent `spatial` (1 or 2 axes, as many as `kernel`).
+fn plane(spatial: &[usize], kernel: &[usize], strides: &[usize]) -> Result<Plane> {
+    let d = kernel.len();
+    if !(1..=2).contains(&d) || strides.len() != d || spatial.len() != d || kernel.contains(&0) || strides.contains(&0) {
+        return Err(Error::Internal(format!(
+            "pooling: kernel {kernel:?} and strides {strides:?} do not fit spatial shape {spatial:?}"
+        )));
+    }
+    let pad1 = |v: &[usize], one: usize| if d == 1 { [one, v[0]] } else { [v[0], v[1]] };
+    let ([h, w], [kh, kw], [sh, sw]) = (pad1(spatial, 1), pad1(kernel, 1), pad1(strides, 1));
+    match (out_len(h, kh, sh), out_len(w, kw, sw)) {
+        (Some(ho), Some(wo)) => Ok(Plane { h, w, kh, kw, sh, sw, ho, wo }),
+        _ => Err(Error::Spec(format!("input of spatial shape {spatial:?} is smaller than the pooling kernel {kernel:?}"))),
+    }
+}
+
+/// Run `f(plane index, output plane)` over all planes of `out` (`out_len` each),
+/// in parallel when the work is large.
+fn for_planes<T: Scalar>(out: &mut [T], out_len: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    if out_len == 0 {
+        return;
+    }
+    if work >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(out_len).enumerate().for_each(|(i, o)| f(i, o));
+    } else {
+        out.chunks_mut(out_len).enumerate().for_each(|(i, o)| f(i, o));
+    }
+}
+
+/// `(leading shape, standard-layout data)` of `x` split before its last `d` axes.
+fn split_lead<'a, 'b: 'a, T: Scalar>(x: &'a ArrayViewD<'b, T>, d: usize) -> Result<(Vec<usize>, std::borrow::Cow<'a, [T]>)> {
+    if x.ndim() < d {
+        return Err(Error::Internal(format!("pooling: rank {} below {d} spatial axes", x.ndim())));
+    }
+    let lead = x.shape()[..x.ndim() - d].to_vec();
+    let data = match x.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(x.iter().cloned().collect()),
+    };
+    Ok((lead, data))
+}
+
+fn out_array<T: Scalar>(lead: &[usize], d: usize, p: &Plane, data: Vec<T>) -> ArrayD<T> {
+    let mut shape = lead.to_vec();
+    if d == 2 {
+        shape.push(p.ho);
+    }
+    shape.push(p.wo);
+    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("pool output shape")
+}
+
+/// Average pooling over the last `kernel.len()` axes of `x` (any leading axes).
+pub fn avg_pool<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
+    let d = kernel.len();
+    let (lead, xs) = split_lead(x, d)?;
+    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
+    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
+    let scale = T::one() / T::of((p.kh * p.kw) as f64);
+    let mut out = vec![T::zero(); lead.iter().product::<usize>() * n_out];
+    for_planes(&mut out, n_out, xs.len(), |q, o| {
+        let src = &xs[q * n_in..][..n_in];
+        for oy in 0..p.ho {
+            for ox in 0..p.wo {
+                let mut acc = T::zero();
+                for i in 0..p.kh {
+                    let row = &src[(oy * p.sh + i) * p.w + ox * p.sw..][..p.kw];
+                    acc += row.iter().copied().sum::<T>();
+                }
+                o[oy * p.wo + ox] = acc * scale;
+            }
+        }
+    });
+    Ok(out_array(&lead, d, &p, out))
+}
+
+/// VJP of [`avg_pool`]: `g` `[lead..., out spatial]` → `[lead..., in_spatial]`.
+pub fn avg_pool_vjp<T: Scalar>(g: &ArrayViewD<T>, in_spatial: &[usize], kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
+    let d = kernel.len();
+    let (lead, gs) = split_lead(g, d)?;
+    let p = plane(in_spatial, kernel, strides)?;
+    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
+    if g.shape()[g.ndim() - d..] != [p.ho, p.wo][2 - d..] {
+        return Err(Error::Internal(format!("avg_pool_vjp: signal {:?} does not fit input {in_spatial:?}", g.shape())));
+    }
+    let scale = T::one() / T::of((p.kh * p.kw) as f64);
+    let mut gx = vec![T::zero(); lead.iter().product::<usize>() * n_in];
+    for_planes(&mut gx, n_in, gs.len(), |q, dst| {
+        let src = &gs[q * n_out..][..n_out];
+        for oy in 0..p.ho {
+            for ox in 0..p.wo {
+                let v = src[oy * p.wo + ox] * scale;
+                for i in 0..p.kh {
+                    dst[(oy * p.sh + i) * p.w + ox * p.sw..][..p.kw].iter_mut().for_each(|e| *e += v);
+                }
+            }
+        }
+    });
+    Ok(ArrayD::from_shape_vec(IxDyn(&[&lead[..], in_spatial].concat()), gx).expect("vjp shape"))
+}
+
+/// Index within its plane of each window's first maximum, output-major (`[planes, out]`).
+fn argmax<T: Scalar>(xs: &[T], planes: usize, p: &Plane) -> Vec<usize> {
+    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
+    let mut idx = vec![0usize; planes * n_out];
+    let work = xs.len();
+    let run = |q: usize, o: &mut [usize]| {
+        let src = &xs[q * n_in..][..n_in];
+        for oy in 0..p.ho {
+            for ox in 0..p.wo {
+                let first = oy * p.sh * p.w + ox * p.sw;
+                let (mut best, mut at) = (src[first], first);
+                for i in 0..p.kh {
+                    for j in 0..p.kw {
+                        let e = (oy * p.sh + i) * p.w + ox * p.sw + j;
+                        // strict comparison keeps the first maximum on ties
+                        if src[e] > best {
+                            best = src[e];
+                            at = e;
+                        }
+                    }
+                }
+                o[oy * p.wo + ox] = at;
+            }
+        }
+    };
+    if n_out > 0 && work >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        idx.par_chunks_mut(n_out).enumerate().for_each(|(q, o)| run(q, o));
+    } else if n_out > 0 {
+        idx.chunks_mut(n_out).enumerate().for_each(|(q, o)| run(q, o));
+    }
+    idx
+}
+
+/// For each output element of max pooling `x` (`[lead..., spatial]`), the flat index
+/// of the selected input element within its plane; layout `[lead..., out spatial]`.
+pub fn max_pool_argmax<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<Vec<usize>> {
+    let d = kernel.len();
+    let (lead, xs) = split_lead(x, d)?;
+    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
+    Ok(argmax(&xs, lead.iter().product(), &p))
+}
+
+/// Max pooling over the last `kernel.len()` axes of `x` (any leading axes).
+pub fn max_pool<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
+    let d = kernel.len();
+    let (lead, xs) = split_lead(x, d)?;
+    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
+    let n_in = p.h * p.w;
+    let idx = argmax(&xs, lead.iter().product(), &p);
+    let n_out = p.ho * p.wo;
+    let out = idx.iter().enumerate().map(|(e, &i)| xs[(e / n_out) * n_in + i]).collect();
+    Ok(out_array(&lead, d, &p, out))
+}
+
+/// Route a signal through max pooling of the traced input `x` (`[lead..., spatial]`):
+/// `g` `[extra..., lead..., out spatial]` → `[extra..., lead..., spatial]`, each entry
+/// added to its window's argmax in `x`.
+pub fn max_pool_vjp<T: Scalar>(x: &ArrayViewD<T>, g: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
+    let d = kernel.len();
+    let (lead, xs) = split_lead(x, d)?;
+    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
+    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
+    let planes_x: usize = lead.iter().product();
+    let extra = g.ndim().checked_sub(x.ndim()).map(|e| &g.shape()[..e]);
+    let tail_ok = g.shape()[g.ndim().saturating_sub(x.ndim())..] == [&lead[..], &[p.ho, p.wo][2 - d..]].concat()[..];
+    let Some(extra) = extra.filter(|_| tail_ok) else {
+        return Err(Error::Internal(format!("max_pool_vjp: signal {:?} does not fit input {:?}", g.shape(), x.shape())));
+    };
+    let idx = argmax(&xs, planes_x, &p);
+    let (_, gs) = split_lead(g, d)?;
+    let mut gx = vec![T::zero(); extra.iter().product::<usize>() * planes_x * n_in];
+    for_planes(&mut gx, n_in, gs.len(), |q, dst| {
+        let (src, at) = (&gs[q * n_out..][..n_out], &idx[(q % planes_x.max(1)) * n_out..][..n_out]);
+        for (&v, &i) in src.iter().zip(at) {
+            dst[i] += v;
+        }
+    });
+    Ok(ArrayD::from_shape_vec(IxDyn(&[extra, x.shape()].concat()), gx).expect("vjp shape"))
+}
 
 impl Pool {
-    /// `dims` = 1 or 2.
-    pub fn new(_kind: PoolKind, _dims: usize, _kernel: &[usize], _strides: Option<&[usize]>) -> Result<Self> {
-        Err(Error::Spec("pooling is not implemented yet".into()))
+    /// `dims` = 1 (`kernel_size` of length 1) or 2 (length 2, or 1 broadcast to both
+    /// axes); `strides` of the same form, default = `kernel_size`.
+    pub fn new(kind: PoolKind, dims: usize, kernel_size: &[usize], strides: Option<&[usize]>) -> Result<Self> {
+        let read = |name: &str, v: &[usize]| -> Result<Vec<usize>> {
+            let v = match (dims, v) {
+                (1, [a]) => vec![*a],
+                (2, [a]) => vec![*a, *a],
+                (2, [a, b]) => vec![*a, *b],
+                (1 | 2, _) => {
+                    let want = if dims == 1 { "1" } else { "1 or 2" };
+                    return Err(Error::Spec(format!("pooling `{name}` must have length {want} for {dims}D pooling, got {}", v.len())));
+                }
+                _ => return Err(Error::Spec(format!("pooling must be 1D or 2D, got {dims} dimensions"))),
+            };
+            if v.contains(&0) {
+                return Err(Error::Spec(format!("pooling `{name}` must be at least 1, got {v:?}")));
+            }
+            Ok(v)
+        };
+        let kernel = read("kernel_size", kernel_size)?;
+        let strides = match strides {
+            Some(s) => read("strides", s)?,
+            None => kernel.clone(),
+        };
+        Ok(Pool { kind, kernel, strides })
+    }
+
+    /// The spatial kernel size (one entry per spatial axis).
+    pub fn kernel(&self) -> &[usize] {
+        &self.kernel
+    }
+    /// The spatial strides.
+    pub fn strides(&self) -> &[usize] {
+        &self.strides
+    }
+    /// Max or average.
+    pub fn pool_kind(&self) -> PoolKind {
+        self.kind
     }
 }
 
 impl<T: Scalar> Layer<T> for Pool {
-    fn kind(&self) -> LayerKind { LayerKind::MaxPool2D }
-    fn output_shape(&self, _inputs: &[Shape]) -> Result<Shape> { Err(Error::Internal("pool".into())) }
-    fn forward(&self, _inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> { Err(Error::Internal("pool".into())) }
-    fn vjp(&self, _i: &[ArrayViewD<T>], _o: &ArrayViewD<T>, _g: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> { Err(Error::Internal("pool".into())) }
+    fn kind(&self) -> LayerKind {
+        match (self.kind, self.kernel.len()) {
+            (PoolKind::Max, 1) => LayerKind::MaxPool1D,
+            (PoolKind::Max, _) => LayerKind::MaxPool2D,
+            (PoolKind::Avg, 1) => LayerKind::AvgPool1D,
+            (PoolKind::Avg, _) => LayerKind::AvgPool2D,
+        }
+    }
+
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape> {
+        expect_inputs(inputs.len(), 1)?;
+        let (shape, d) = (&inputs[0], self.kernel.len());
+        if shape.len() != d + 1 {
+            let what = if d == 1 { "(C, L)" } else { "(C, H, W)" };
+            return Err(Error::Spec(format!("{d}D pooling needs an input of shape {what}, got {}", fmt_shape(shape))));
+        }
+        let p = plane(&shape[1..], &self.kernel, &self.strides)
+            .map_err(|_| Error::Spec(format!("input {} is smaller than the pooling kernel {:?}", fmt_shape(shape), self.kernel)))?;
+        Ok(if d == 1 { vec![shape[0], p.wo] } else { vec![shape[0], p.ho, p.wo] })
+    }
+
+    fn forward(&self, inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> {
+        expect_inputs(inputs.len(), 1)?;
+        <Self as Layer<T>>::output_shape(self, &[inputs[0].shape()[1..].to_vec()])?;
+        match self.kind {
+            PoolKind::Avg => avg_pool(&inputs[0], &self.kernel, &self.strides),
+            PoolKind::Max => max_pool(&inputs[0], &self.kernel, &self.strides),
+        }
+    }
+
+    fn vjp(&self, inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
+        let x = &inputs[0];
+        Ok(vec![match self.kind {
+            PoolKind::Avg => avg_pool_vjp(grad, &x.shape()[x.ndim() - self.kernel.len()..], &self.kernel, &self.strides)?,
+            PoolKind::Max => max_pool_vjp(x, grad, &self.kernel, &self.strides)?,
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testutil::{check_vjp, randn};
+    use crate::rng::Rng;
+
+    /// Defining formula on `[B, C, H, W]`.
+    fn naive(x: &ArrayD<f64>, kind: PoolKind, k: [usize; 2], s: [usize; 2]) -> ArrayD<f64> {
+        let (h, w) = (x.shape()[2], x.shape()[3]);
+        let sh = [x.shape()[0], x.shape()[1], (h - k[0]) / s[0] + 1, (w - k[1]) / s[1] + 1];
+        ArrayD::from_shape_fn(IxDyn(&sh), |ix| {
+            let vals: Vec<f64> =
+                (0..k[0] * k[1]).map(|t| x[[ix[0], ix[1], ix[2] * s[0] + t / k[1], ix[3] * s[1] + t % k[1]]]).collect();
+            match kind {
+                PoolKind::Max => vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                PoolKind::Avg => vals.iter().sum::<f64>() / vals.len() as f64,
+            }
+        })
+    }
+
+    #[test]
+    fn forward_matches_naive_reference() {
+        let mut rng = Rng::new(21);
+        let pick = |rng: &mut Rng, lo: usize, hi: usize| lo + (rng.uniform() * (hi - lo + 1) as f64) as usize;
+        for t in 0..40 {
+            let one_d = t % 2 == 1;
+            let kind = if t % 4 < 2 { PoolKind::Max } else { PoolKind::Avg };
+            let k = [if one_d { 1 } else { pick(&mut rng, 1, 3) }, pick(&mut rng, 1, 3)];
+            let s = [if one_d { 1 } else { pick(&mut rng, 1, 3) }, pick(&mut rng, 1, 3)];
+            let (h, w) = (if one_d { 1 } else { pick(&mut rng, k[0], 7) }, pick(&mut rng, k[1], 8));
+            let x = randn(&[2, 3, h, w], &mut rng);
+            let want = naive(&x, kind, k, s);
+            let (layer, xin) = if one_d {
+                (Pool::new(kind, 1, &k[1..], Some(&s[1..])).unwrap(), x.clone().into_shape_with_order(IxDyn(&[2, 3, w])).unwrap())
+            } else {
+                (Pool::new(kind, 2, &k, Some(&s)).unwrap(), x.clone())
+            };
+            let y = Layer::<f64>::forward(&layer, &[xin.view()]).unwrap();
+            let out = Layer::<f64>::output_shape(&layer, &[xin.shape()[1..].to_vec()]).unwrap();
+            assert_eq!(y.shape()[1..], out[..]);
+            assert!(y.iter().zip(want.iter()).all(|(a, b)| (a - b).abs() < 1e-12), "{kind:?} k{k:?} s{s:?} {h}x{w}");
+        }
+        // f32 spot check, default strides, length-1 kernel broadcast in 2D
+        let x = randn(&[1, 2, 6, 4], &mut rng);
+        let layer = Pool::new(PoolKind::Avg, 2, &[2], None).unwrap();
+        let y = Layer::<f32>::forward(&layer, &[x.mapv(|v| v as f32).view()]).unwrap();
+        let want = naive(&x, PoolKind::Avg, [2, 2], [2, 2]);
+        assert!(y.iter().zip(want.iter()).all(|(a, b)| (*a as f64 - b).abs() < 1e-5));
+    }
+
+    #[test]
+    fn vjp_matches_finite_differences() {
+        // overlapping windows (stride < kernel) accumulate; a stride beyond the kernel
+        // leaves inputs that no window reads at zero
+        for kind in [PoolKind::Avg, PoolKind::Max] {
+            let l2 = Pool::new(kind, 2, &[3, 2], Some(&[2, 1])).unwrap();
+            assert_eq!(Layer::<f64>::output_shape(&l2, &[vec![2, 7, 5]]).unwrap(), vec![2, 3, 4]);
+            check_vjp(&l2, &[vec![2, 7, 5]], 2, 2, 31);
+            check_vjp(&Pool::new(kind, 2, &[2, 2], Some(&[3, 3])).unwrap(), &[vec![1, 7, 8]], 2, 1, 32);
+            check_vjp(&Pool::new(kind, 1, &[3], Some(&[2])).unwrap(), &[vec![3, 9]], 2, 2, 33);
+        }
+    }
+
+    #[test]
+    fn max_routes_ties_to_the_first_maximum_and_kinds_are_named() {
+        let x = ArrayD::from_elem(IxDyn(&[1, 1, 4, 4]), 1.0);
+        let layer = Pool::new(PoolKind::Max, 2, &[2, 2], None).unwrap();
+        let g = ArrayD::from_elem(IxDyn(&[1, 1, 1, 2, 2]), 1.0);
+        let gx = Layer::<f64>::vjp(&layer, &[x.view()], &x.view(), &g.view()).unwrap().remove(0);
+        let hit: Vec<usize> = gx.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(i, _)| i).collect();
+        assert_eq!(hit, vec![0, 2, 8, 10]);
+        assert_eq!(max_pool_argmax(&x.view(), &[2, 2], &[2, 2]).unwrap(), vec![0, 2, 8, 10]);
+        let kinds = [
+            (PoolKind::Max, 1, LayerKind::MaxPool1D),
+            (PoolKind::Max, 2, LayerKind::MaxPool2D),
+            (PoolKind::Avg, 1, LayerKind::AvgPool1D),
+            (PoolKind::Avg, 2, LayerKind::AvgPool2D),
+        ];
+        for (kind, dims, lk) in kinds {
+            assert_eq!(Layer::<f64>::kind(&Pool::new(kind, dims, &[2], None).unwrap()), lk);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_arguments_and_inputs() {
+        let err = |r: Result<Pool>| r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err(Pool::new(PoolKind::Max, 1, &[2, 2], None)).contains("`kernel_size`"));
+        assert!(err(Pool::new(PoolKind::Max, 2, &[2, 2, 2], None)).contains("`kernel_size`"));
+        assert!(err(Pool::new(PoolKind::Avg, 2, &[2, 0], None)).contains("at least 1"));
+        assert!(err(Pool::new(PoolKind::Avg, 2, &[2, 2], Some(&[0]))).contains("`strides`"));
+        assert!(err(Pool::new(PoolKind::Avg, 1, &[2], Some(&[1, 1]))).contains("`strides`"));
+        assert!(Pool::new(PoolKind::Avg, 3, &[2], None).is_err());
+        let l = Pool::new(PoolKind::Avg, 2, &[3, 2], None).unwrap();
+        assert_eq!(l.kernel(), &[3, 2]);
+        assert_eq!(l.strides(), &[3, 2]);
+        assert!(Layer::<f64>::output_shape(&l, &[vec![2, 2, 5]]).unwrap_err().to_string().contains("smaller"));
+        assert!(Layer::<f64>::output_shape(&l, &[vec![2, 5]]).is_err());
+        let x = randn(&[1, 2, 8], &mut Rng::new(1));
+        assert!(Layer::<f64>::forward(&l, &[x.view()]).is_err());
+    }
 }

@@ -1,0 +1,71 @@
+#' Converted model
+#'
+#' @description
+#' The executable model inside a [`Converter`] (field `model`). It keeps the model
+#' description and weights and builds the Rust graph on demand in the requested
+#' precision, so it survives `saveRDS()`/`readRDS()`: a lost handle is rebuilt from
+#' the stored description the next time it is needed.
+#'
+#' @field input_dim,output_dim Input and output shapes (channels first, no batch axis).
+#' @keywords internal
+ConvertedModel <- R6::R6Class("ConvertedModel",
+  public = list(
+    input_dim = NULL,
+    output_dim = NULL,
+
+    #' @description Create from a normalised model (internal).
+    #' @param spec Model description (list, written as JSON for the core).
+    #' @param weights Named list of weight arrays.
+    #' @param dtype `"float"` or `"double"`.
+    initialize = function(spec, weights, dtype = "float") {
+      private$spec_json <- to_json(spec)
+      private$weights <- weights
+      private$default_dtype <- dtype
+      h <- self$handle(dtype)
+      self$input_dim <- lapply(spec$input_dim, as.integer)
+      self$output_dim <- lapply(h$output_dims(), as.integer)
+    },
+
+    #' @description The Rust graph for a precision (internal).
+    #' @param dtype `"float"` or `"double"`.
+    handle = function(dtype = private$default_dtype) {
+      h <- private$handles[[dtype]]
+      if (is.null(h) || is_null_pointer(h)) {
+        h <- rust_call(Model$new(private$spec_json, private$weights, dtype))
+        private$handles[[dtype]] <- h
+      }
+      h
+    },
+
+    #' @description Forward pass.
+    #' @param x Data: an array (or a list of arrays, one per input layer) with the
+    #'   batch axis first.
+    #' @param channels_first Whether `x` has channels first.
+    #' @param preactivation Return the last layers' pre-activations instead.
+    #' @param dtype Precision.
+    #' @return A list with one `(batch, outputs)` matrix per output layer.
+    forward = function(x, channels_first = TRUE, preactivation = FALSE, dtype = private$default_dtype) {
+      check_flag(channels_first)
+      check_flag(preactivation)
+      check_dtype(dtype)
+      x <- prepare_data(x, self$input_dim, channels_first, "x")
+      rust_call(self$handle(dtype)$forward(x, channels_first, preactivation, innsight_threads()))
+    },
+
+    #' @description Per-layer summary (type, class, shapes).
+    layers = function() {
+      self$handle()$layers()
+    },
+
+    #' @description The stored description as JSON (internal).
+    spec = function() {
+      private$spec_json
+    }
+  ),
+  private = list(
+    spec_json = NULL,
+    weights = NULL,
+    default_dtype = "float",
+    handles = list()
+  )
+)

@@ -1,0 +1,152 @@
+#' Super class of the interpretation methods
+#'
+#' @description
+#' Shared fields, argument checks and result access of every model-specific method
+#' ([`Gradient`], [`SmoothGrad`], [`IntegratedGradient`], [`ExpectedGradient`]).
+#' A method computes its result when it is created, in one call into the Rust core.
+#'
+#' @field data List of the data arrays (one per input layer, batch axis first, in
+#'   the layout given by `channels_first`).
+#' @field converter The [`Converter`] of the model.
+#' @field channels_first Whether the data have the channel axis first.
+#' @field dtype Precision of the computation (`"float"` or `"double"`).
+#' @field ignore_last_act Whether the output layers' last activation is ignored.
+#' @field winner_takes_all Max-pooling treatment (used by LRP and DeepLift).
+#' @field verbose Whether progress messages are shown.
+#' @field output_idx List (per output layer) of the explained output indices.
+#' @field output_label List (per output layer) of the explained output labels.
+#' @field result List (per explained output layer) of lists (per input layer) of
+#'   arrays `(batch, input shape, explained outputs)`; `NULL` where an input is not
+#'   connected to an output.
+#' @field preds List (per output layer) of the model's predictions
+#'   `(batch, explained outputs)`.
+#' @field decomp_goal List (per output layer) of the values the attributions should
+#'   sum to, or `NULL` entries where a method has none.
+#' @keywords internal
+InterpretingMethod <- R6::R6Class("InterpretingMethod",
+  public = list(
+    data = NULL,
+    converter = NULL,
+    channels_first = NULL,
+    dtype = NULL,
+    ignore_last_act = NULL,
+    winner_takes_all = TRUE,
+    verbose = NULL,
+    output_idx = NULL,
+    output_label = NULL,
+    result = NULL,
+    preds = NULL,
+    decomp_goal = NULL,
+
+    #' @description Check and store the arguments every method shares.
+    #' @param converter,data,channels_first,output_idx,output_label,ignore_last_act,winner_takes_all,verbose,dtype
+    #'   See the method classes.
+    initialize = function(converter, data, channels_first = TRUE, output_idx = NULL, output_label = NULL,
+                          ignore_last_act = TRUE, winner_takes_all = TRUE, verbose = interactive(),
+                          dtype = "float") {
+      call <- parent.frame(2)
+      check_converter(converter, call = call)
+      check_flag(channels_first, call = call)
+      check_flag(ignore_last_act, call = call)
+      check_flag(winner_takes_all, call = call)
+      check_flag(verbose, call = call)
+      check_dtype(dtype, call = call)
+      self$converter <- converter
+      self$channels_first <- channels_first
+      self$ignore_last_act <- ignore_last_act
+      self$winner_takes_all <- winner_takes_all
+      self$verbose <- verbose
+      self$dtype <- dtype
+      if (!is.null(data)) self$data <- prepare_data(data, converter$input_dim, channels_first, call = call)
+      out <- normalise_output_idx(output_idx, output_label, converter$output_dim, converter$output_names, call = call)
+      self$output_idx <- out$idx
+      self$output_label <- out$label
+    },
+
+    #' @description The result as an array, a list of arrays or a data frame;
+    #'   see [get_result()].
+    #' @param type `"array"` (default) or `"data.frame"`.
+    get_result = function(type = "array") {
+      method_result(self, type, parent.frame())
+    },
+
+    #' @description Print a summary of the method and its result.
+    #' @param ... Unused.
+    print = function(...) {
+      print_method(self, private)
+      invisible(self)
+    }
+  ),
+  private = list(
+    # label of the values in plots and summaries
+    value_name = "Relevance",
+    # name shown in print()
+    method_name = "InterpretingMethod",
+    # extra fields printed by print(): a named list of formatted strings
+    print_fields = function() list(),
+    # references passed to the core
+    x_ref_data = NULL,
+    data_ref_data = NULL,
+
+    # One call into Rust; stores result, preds and decomp_goal.
+    run = function(spec, call = parent.frame(2)) {
+      spec$output_idx <- lapply(self$output_idx, function(i) if (is.null(i)) NULL else I(i))
+      spec$ignore_last_act <- self$ignore_last_act
+      handle <- self$converter$model$handle(self$dtype)
+      if (self$verbose) cli::cli_inform("Running {private$method_name} on {dim(self$data[[1]])[1]} instance{?s} ...")
+      res <- rust_call(run_method(handle, to_json(spec), self$data, private$x_ref_data, private$data_ref_data,
+                                  self$channels_first, innsight_threads()), call = call)
+      K <- length(self$output_idx)
+      self$result <- res$result
+      self$preds <- rep(list(NULL), K)
+      self$decomp_goal <- rep(list(NULL), K)
+      for (r in seq_along(res$output_index)) {
+        k <- res$output_index[[r]]
+        self$preds[[k]] <- res$pred[[r]]
+        self$decomp_goal[k] <- list(res$goal[[r]])
+      }
+      invisible(self)
+    }
+  )
+)
+
+#' Get the result of an interpretation method
+#'
+#' Returns the attributions of a method object as an array (or a nested list of
+#' arrays for models with several input or output layers) or as a long data frame.
+#'
+#' For `type = "array"`, each array has the shape `(batch, input shape, outputs)`
+#' in the layout of the data (`channels_first`), with dimnames from the
+#' converter's input and output names. One input and one output layer give a bare
+#' array; several input layers give a list named `Input_1`, `Input_2`, ...;
+#' several output layers a list named `Output_k`. An input layer that does not
+#' influence an output layer gives `NaN`.
+#'
+#' For `type = "data.frame"`, one row per value with the columns `data`,
+#' `model_input`, `model_output`, `feature`, `feature_2` (images only), `channel`
+#' (signals and images only), `output_node`, `value`, `pred`, `decomp_sum` (sum of
+#' the values of the input layer for this instance and output), `decomp_goal` (what
+#' they should sum to, if defined) and `input_dimension`.
+#'
+#' The type `"torch_tensor"` of the original package is not available: this
+#' package does not use torch.
+#'
+#' @param x An interpretation method object (e.g. from [run_grad()]).
+#' @param ... Passed to the method; `type` is `"array"` (default) or `"data.frame"`.
+#' @return An array, a list of arrays, or a data frame.
+#' @examples
+#' model <- list(input_dim = 3, input_nodes = 1, output_nodes = 1, layers = list(
+#'   list(type = "Dense", weight = matrix(c(1, -1, 2, 0, 1, -2), 2, 3), bias = c(0, 1),
+#'        activation_name = "softmax", input_layers = 0, output_layers = -1)))
+#' grad <- run_grad(convert(model), matrix(rnorm(6), 2, 3))
+#' get_result(grad)
+#' head(get_result(grad, "data.frame"))
+#' @export
+get_result <- function(x, ...) UseMethod("get_result")
+
+#' @rdname get_result
+#' @param type (`character(1)`)\cr `"array"` or `"data.frame"`.
+#' @export
+get_result.InterpretingMethod <- function(x, type = "array", ...) {
+  x$get_result(type)
+}

@@ -1,0 +1,24 @@
+# The R side of the Rust boundary: every call into Rust goes through rust_call(),
+# which turns the core's tagged error messages ("[innsight:<kind>] ...") into
+# classed R conditions raised in the user's call.
+
+rust_call <- function(expr, call = parent.frame()) {
+  tryCatch(expr, error = function(e) {
+    msg <- conditionMessage(e)
+    m <- regmatches(msg, regexec("^\\[innsight:([a-z_]+)\\] (.*)$", msg))[[1]]
+    if (length(m) == 3) {
+      innsight_abort_text(m[3], kind = m[2], call = call)
+    }
+    innsight_abort_text(paste("Unexpected failure in the Rust core:", msg), kind = "internal", call = call)
+  })
+}
+
+# A null external pointer (e.g. after saveRDS()/readRDS()).
+is_null_pointer <- function(x) {
+  is.null(x) || (typeof(x) == "externalptr" && identical(x, methods::new("externalptr")))
+}
+
+# JSON for the core: vectors marked with I() stay arrays, NULL becomes null.
+to_json <- function(x) {
+  as.character(jsonlite::toJSON(x, auto_unbox = TRUE, digits = NA, null = "null", na = "null"))
+}

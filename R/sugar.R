@@ -1,0 +1,42 @@
+#' Shortcuts for creating converters and running methods
+#'
+#' One-line helpers that forward to `$new()` of the corresponding class:
+#' `convert()` to [`Converter`], `run_grad()` to [`Gradient`], `run_smoothgrad()`
+#' to [`SmoothGrad`], `run_intgrad()` to [`IntegratedGradient`] and
+#' `run_expgrad()` to [`ExpectedGradient`].
+#'
+#' @param model A model (see [`Converter`]).
+#' @param converter A [`Converter`].
+#' @param data The data to explain (see the method classes).
+#' @param ... Further arguments of the class's `$new()`.
+#' @return The new object.
+#' @examples
+#' model <- list(input_dim = 2, input_nodes = 1, output_nodes = 1, layers = list(
+#'   list(type = "Dense", weight = matrix(c(1, -1), 1, 2), bias = 0,
+#'        activation_name = "sigmoid", input_layers = 0, output_layers = -1)))
+#' conv <- convert(model)
+#' x <- matrix(c(1, 2, 3, 4), 2)
+#' run_grad(conv, x)
+#' run_intgrad(conv, x, n = 10)
+#' @name innsight_sugar
+NULL
+
+#' @rdname innsight_sugar
+#' @export
+convert <- function(model, ...) Converter$new(model, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_grad <- function(converter, data, ...) Gradient$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_smoothgrad <- function(converter, data, ...) SmoothGrad$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_intgrad <- function(converter, data, ...) IntegratedGradient$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_expgrad <- function(converter, data, ...) ExpectedGradient$new(converter, data, ...)

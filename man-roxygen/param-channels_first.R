@@ -1,0 +1,1 @@
+#' @param channels_first (`logical(1)`)\cr Whether the data have the channel axis right after the batch axis (`TRUE`, default) or last (`FALSE`, e.g. Keras images of shape `(batch, height, width, channels)`). Results use the same layout. Ignored for tabular inputs.

@@ -1,0 +1,1 @@
+#' @param converter (`Converter`)\cr The converted model, an instance of [`Converter`].

@@ -1,0 +1,1 @@
+#' @param data (`array`, `data.frame` or `list`)\cr The data to explain, with the batch axis first: an array, matrix or data frame for a model with one input layer, or a list of arrays (one per input layer). One instance of a tabular model is a `1 x features` matrix.

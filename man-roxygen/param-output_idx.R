@@ -1,0 +1,1 @@
+#' @param output_idx (`integer`, `list` or `NULL`)\cr The output nodes to explain: a vector of indices for the first output layer, or a list with one vector (or `NULL`) per output layer. Default: the first ten nodes of the first output layer.

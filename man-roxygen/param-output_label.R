@@ -1,0 +1,1 @@
+#' @param output_label (`character`, `factor`, `list` or `NULL`)\cr The output nodes to explain, by label (see the converter's `output_names`); if `output_idx` is also given, both must select the same nodes.

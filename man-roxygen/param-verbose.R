@@ -1,0 +1,1 @@
+#' @param verbose (`logical(1)`)\cr Show progress messages. Default `interactive()`.

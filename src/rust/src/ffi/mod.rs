@@ -1,0 +1,7 @@
+//! The R ⇄ Rust boundary, one concern per file.
+
+pub mod convert;
+pub mod error;
+pub mod model;
+pub mod run;
+pub mod threads;

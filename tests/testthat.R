@@ -1,0 +1,4 @@
+library(testthat)
+library(innsight)
+
+test_check("innsight")
