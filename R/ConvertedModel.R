@@ -30,7 +30,7 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
     #' @param dtype `"float"` or `"double"`.
     handle = function(dtype = private$default_dtype) {
       h <- private$handles[[dtype]]
-      if (is.null(h) || is_null_pointer(h)) {
+      if (!handle_alive(h)) {
         h <- rust_call(Model$new(private$spec_json, private$weights, dtype))
         private$handles[[dtype]] <- h
       }

@@ -13,9 +13,11 @@ rust_call <- function(expr, call = parent.frame()) {
   })
 }
 
-# A null external pointer (e.g. after saveRDS()/readRDS()).
-is_null_pointer <- function(x) {
-  is.null(x) || (typeof(x) == "externalptr" && identical(x, methods::new("externalptr")))
+# Whether a Rust handle is usable: external pointers do not survive
+# saveRDS()/readRDS() (they come back as null pointers, which the binding rejects
+# with an error instead of dereferencing them).
+handle_alive <- function(h) {
+  !is.null(h) && isTRUE(tryCatch(is.character(h$dtype()), error = function(e) FALSE))
 }
 
 # JSON for the core: vectors marked with I() stay arrays, NULL becomes null.

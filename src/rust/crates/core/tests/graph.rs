@@ -747,3 +747,23 @@ fn smoothgrad_without_noise_equals_gradient() {
     assert_results_close(&a, &b, 0.0, "same seed");
     assert!(a.result[0].1[0] != c.result[0].1[0], "another seed gives other noise");
 }
+
+#[test]
+fn sampling_methods_reject_zero_samples() {
+    let (spec, w) = smooth_mlp();
+    let g = graph::<f64>(&spec, &w);
+    let x = random_inputs(&g, 2, 190);
+    let x_ref = random_inputs(&g, 1, 191);
+    let methods = [
+        MethodSpec::SmoothGrad { times_input: false, n: 0, noise_level: 0.1, seed: 1 },
+        MethodSpec::IntegratedGradient { times_input: true, n: 0 },
+        MethodSpec::ExpectedGradient { n: 0, ref_index: vec![], alpha: vec![] },
+    ];
+    for method in methods {
+        let rs = run_spec(method.clone(), all_outputs(&g), false);
+        let inputs = innsight_core::methods::RunInputs { data: x.clone(), x_ref: Some(x_ref.clone()), data_ref: Some(x_ref.clone()) };
+        let e = innsight_core::methods::run(&g, &rs, &inputs).err().unwrap_or_else(|| panic!("{method:?} must be rejected"));
+        assert_eq!(e.kind(), "argument");
+        assert!(e.to_string().contains("`n` must be at least 1"), "{e}");
+    }
+}

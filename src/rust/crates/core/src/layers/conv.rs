@@ -553,6 +553,14 @@ mod prof {
                     let t3 = t.elapsed();
                     gemm_into(&mut y.view_mut().reversed_axes(), &colst.view(), &w.t(), false);
                     let t4 = t.elapsed();
+                    let mut d = Array2::<f32>::zeros((576, p));
+                    let mut dt = Array2::<f32>::zeros((p, 576));
+                    let t = std::time::Instant::now();
+                    gemm_into(&mut d.view_mut(), &w.t(), &y.view(), false);
+                    let t5 = t.elapsed();
+                    gemm_into(&mut dt.view_mut(), &y.t(), &w.view(), false);
+                    let t6 = t.elapsed();
+                    eprintln!("{nt} threads: E {:?} F {:?}", t5, t6 - t5);
                     eprintln!("{nt} threads: A {:?} B {:?} C {:?} D {:?}", t1, t2 - t1, t3 - t2, t4 - t3);
                 }
             });

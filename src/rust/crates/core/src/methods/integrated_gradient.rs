@@ -34,7 +34,11 @@ impl<T: Scalar> Plan<T> for Path<'_, T> {
 /// Run IntegratedGradient.
 pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool, n: usize) -> Result<MethodResult<T>> {
     let x_ref = inputs.x_ref.as_ref().ok_or_else(|| Error::Argument("IntegratedGradient needs `x_ref`".into()))?;
-    ctx.graph.check_inputs(x_ref, "x_ref")?;
+    // the path uses row 0 only, and the goal z(x) − z(x_ref) must use the same row
+    let n_ref = ctx.graph.check_inputs(x_ref, "x_ref")?;
+    if n_ref != 1 {
+        return Err(Error::Argument(format!("`x_ref` must hold one instance (a batch of 1), got {n_ref}")));
+    }
     let b = inputs.data[0].shape()[0];
     let grads = mean_gradients(ctx, b, &Path { data: &inputs.data, x_ref, n, times_input })?;
     let (pred, z) = outputs(ctx, &inputs.data)?;

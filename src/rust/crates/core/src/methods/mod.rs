@@ -78,6 +78,13 @@ pub fn run<T: Scalar>(graph: &Graph<T>, spec: &RunSpec, inputs: &RunInputs<T>) -
     graph.check_inputs(&inputs.data, "data")?;
     let budget = spec.chunk_bytes.unwrap_or(1 << 30);
     let ctx = expectation::Context { graph, targets: &targets, ignore_last_act: spec.ignore_last_act, budget };
+    // every sampling method averages over n points: n = 0 would index empty draws
+    // (ExpectedGradient) or divide by zero (IntegratedGradient's path points)
+    if let MethodSpec::SmoothGrad { n: 0, .. } | MethodSpec::IntegratedGradient { n: 0, .. } | MethodSpec::ExpectedGradient { n: 0, .. } =
+        &spec.method
+    {
+        return Err(Error::Argument("`n` must be at least 1".into()));
+    }
     match &spec.method {
         MethodSpec::Gradient { times_input } => gradient::run(&ctx, inputs, *times_input),
         MethodSpec::SmoothGrad { times_input, n, noise_level, seed } => {
