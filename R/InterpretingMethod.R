@@ -93,9 +93,9 @@ InterpretingMethod <- R6::R6Class("InterpretingMethod",
       spec$output_idx <- lapply(self$output_idx, function(i) if (is.null(i)) NULL else I(i))
       spec$ignore_last_act <- self$ignore_last_act
       handle <- self$converter$model$handle(self$dtype)
-      if (self$verbose) cli::cli_inform("Running {private$method_name} on {dim(self$data[[1]])[1]} instance{?s} ...")
+      progress <- if (self$verbose) progress_reporter(private$method_name) else NULL
       res <- rust_call(run_method(handle, to_json(spec), self$data, private$x_ref_data, private$data_ref_data,
-                                  self$channels_first, innsight_threads()), call = call)
+                                  self$channels_first, innsight_threads(), progress), call = call)
       K <- length(self$output_idx)
       self$result <- res$result
       self$preds <- rep(list(NULL), K)

@@ -71,6 +71,8 @@ normalise_layer <- function(layer, i, n_layers, call) {
                      "x" = "Got {.val {format(type)}}."), kind = "model", call = call)
   }
   info <- list_layer_types[[type]]
+  # decision 2: `dim` is accepted as an alias of Concatenate's `axis`
+  if (type == "Concatenate" && is.null(layer$axis) && !is.null(layer$dim)) layer$axis <- layer$dim
   missing <- setdiff(info$required, names(layer))
   if (length(missing) > 0) {
     innsight_abort("Layer {i} ({type}) lacks the required entr{?y/ies} {.field {missing}}.", kind = "model", call = call)
@@ -90,7 +92,6 @@ normalise_layer <- function(layer, i, n_layers, call) {
     }
     layer[[key]] <- as.integer(v)
   }
-  if (type == "Concatenate" && is.null(layer$axis) && !is.null(layer$dim)) layer$axis <- layer$dim
   spec <- list(type = type, input_layers = I(layer$input_layers), output_layers = I(layer$output_layers))
   for (p in intersect(info$params, names(layer))) {
     v <- layer[[p]]

@@ -12,7 +12,7 @@ rust_dims <- function(x) .Call(wrap__rust_dims, x)
 
 #' Run an attribution method.
 #' @noRd
-run_method <- function(model, spec_json, data, x_ref, data_ref, channels_first, n_threads) .Call(wrap__run_method, model, spec_json, data, x_ref, data_ref, channels_first, n_threads)
+run_method <- function(model, spec_json, data, x_ref, data_ref, channels_first, n_threads, progress) .Call(wrap__run_method, model, spec_json, data, x_ref, data_ref, channels_first, n_threads, progress)
 
 #' A converted model (internal handle).
 #' @noRd

@@ -24,3 +24,17 @@ handle_alive <- function(h) {
 to_json <- function(x) {
   as.character(jsonlite::toJSON(x, auto_unbox = TRUE, digits = NA, null = "null", na = "null"))
 }
+
+# A callback for the Rust core's progress reports (rows done, rows in total),
+# drawn as a cli progress bar. The core calls it from R's main thread between
+# chunks of work.
+progress_reporter <- function(name) {
+  bar <- NULL
+  function(done, total) {
+    if (is.null(bar)) {
+      bar <<- cli::cli_progress_bar(paste("Running", name), total = total, .envir = globalenv())
+    }
+    cli::cli_progress_update(id = bar, set = done, .envir = globalenv())
+    if (done >= total) cli::cli_progress_done(id = bar, .envir = globalenv())
+  }
+}

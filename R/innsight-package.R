@@ -11,4 +11,5 @@
 #'
 #' @keywords internal
 #' @importFrom R6 R6Class
+#' @importFrom rlang abort
 "_PACKAGE"

@@ -1,8 +1,9 @@
 # Input and output names: normalise the accepted forms into
 # list(<per layer> list(<per axis> factor)), generate defaults and check lengths.
 
-default_axis_names <- function(dim) {
-  prefixes <- switch(length(dim), "X", c("C", "L"), c("C", "H", "W"))
+# `output = TRUE`: output nodes are named Y1..YO (inputs X1..XF, C/L, C/H/W).
+default_axis_names <- function(dim, output = FALSE) {
+  prefixes <- if (output) "Y" else switch(length(dim), "X", c("C", "L"), c("C", "H", "W"))
   lapply(seq_along(dim), function(a) {
     lv <- paste0(prefixes[a], seq_len(dim[a]))
     factor(lv, levels = lv)
@@ -18,7 +19,7 @@ as_name_factor <- function(x, arg, call) {
 # `several_vectors_ok`: a list of plain vectors may mean one vector per layer
 # (used for output names of models with several rank-1 outputs).
 normalise_names <- function(names, dims, arg, several_vectors_ok = FALSE, call = parent.frame()) {
-  if (is.null(names)) return(lapply(dims, default_axis_names))
+  if (is.null(names)) return(lapply(dims, default_axis_names, output = identical(arg, "output_names")))
   if (is.character(names) || is.factor(names)) {
     names <- list(list(names))
   } else if (is.list(names) && length(names) > 0 && !is.list(names[[1]])) {

@@ -8,8 +8,8 @@ use super::threads::with_threads;
 use crate::with_graph;
 use extendr_api::prelude::*;
 type RResult<T> = std::result::Result<T, extendr_api::Error>;
-use innsight_core::methods::{self, RunInputs, RunSpec};
-use innsight_core::{Result as CoreResult, Scalar};
+use innsight_core::methods::{self, MethodResult, RunInputs, RunSpec};
+use innsight_core::{Graph, Result as CoreResult, Scalar};
 use ndarray::ArrayD;
 
 fn tensors<T: Scalar>(x: &Robj, channels_last: bool, what: &str) -> CoreResult<Option<Vec<ArrayD<T>>>> {
@@ -24,10 +24,38 @@ fn tensors<T: Scalar>(x: &Robj, channels_last: bool, what: &str) -> CoreResult<O
         .map(Some)
 }
 
+/// Run the method on a worker thread while this (R's main) thread forwards progress
+/// reports to the R callback `progress(done, total)`; without a callback, run directly.
+fn compute<T: Scalar>(
+    g: &Graph<T>,
+    spec: &RunSpec,
+    inputs: &RunInputs<T>,
+    n_threads: i32,
+    progress: &Robj,
+) -> CoreResult<MethodResult<T>> {
+    let Some(callback) = progress.as_function() else {
+        return guarded(|| with_threads(n_threads, || methods::run(g, spec, inputs))?);
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, usize)>();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            let report = move |done: usize, total: usize| {
+                let _ = tx.send((done, total));
+            };
+            guarded(|| with_threads(n_threads, || methods::run_with_progress(g, spec, inputs, Some(&report)))?)
+        });
+        for (done, total) in rx {
+            // a failing progress display must not stop the computation
+            let _ = callback.call(pairlist!(done as f64, total as f64));
+        }
+        worker.join().unwrap_or_else(|_| Err(innsight_core::Error::Internal("worker thread failed".into())))
+    })
+}
+
 /// Run an attribution method.
 /// @noRd
 #[extendr]
-fn run_method(model: &Model, spec_json: &str, data: Robj, x_ref: Robj, data_ref: Robj, channels_first: bool, n_threads: i32) -> RResult<List> {
+fn run_method(model: &Model, spec_json: &str, data: Robj, x_ref: Robj, data_ref: Robj, channels_first: bool, n_threads: i32, progress: Robj) -> RResult<List> {
     let spec = to_r(RunSpec::from_json(spec_json))?;
     let cl = !channels_first;
     with_graph!(&model.graph, g, T => {
@@ -36,7 +64,7 @@ fn run_method(model: &Model, spec_json: &str, data: Robj, x_ref: Robj, data_ref:
             x_ref: to_r(tensors::<T>(&x_ref, cl, "x_ref"))?,
             data_ref: to_r(tensors::<T>(&data_ref, cl, "data_ref"))?,
         };
-        let res = to_r(guarded(|| with_threads(n_threads, || methods::run(g, &spec, &inputs))?))?;
+        let res = to_r(compute(g, &spec, &inputs, n_threads, &progress))?;
         let mut result = Vec::new();
         let mut index = Vec::new();
         for (k, per_input) in &res.result {

@@ -108,7 +108,7 @@ fn custom_activation_arguments_are_honoured() {
     w.insert("layers.1.weight".into(), ArrayD::from_elem(IxDyn(&[1, 1]), 1.0));
     let g = graph::<f64>(&spec, &w);
     let x = ArrayD::from_elem(IxDyn(&[1, 1]), -2.0);
-    let y = &g.forward(&[x.clone()]).unwrap().values[g.outputs[0]];
+    let y = &g.forward(std::slice::from_ref(&x)).unwrap().values[g.outputs[0]];
     assert!((y[[0, 0]] + 0.6).abs() < 1e-15, "{y}");
     let grad = gradient(&g, vec![x], false);
     let d = grad.result[0].1[0].as_ref().unwrap();
@@ -286,17 +286,17 @@ fn gradient_through_global_pooling() {
 // ---------------------------------------------------------------------------------
 // (b) graph validation errors
 
-fn dense_chain(input_dim: Value, layers: Value, input_nodes: Value, output_nodes: Value) -> Value {
+fn spec_json(input_dim: Value, layers: Value, input_nodes: Value, output_nodes: Value) -> Value {
     json!({"input_dim": input_dim, "input_nodes": input_nodes, "output_nodes": output_nodes, "layers": layers})
 }
 
-fn three_dense_weights() -> Weights {
+fn small_dense_weights() -> Weights {
     WeightsBuilder::new(12).dense(1, 3, 3).dense(2, 3, 3).dense(3, 3, 3).build()
 }
 
 #[test]
 fn rejects_cycles() {
-    let spec = model(dense_chain(
+    let spec = model(spec_json(
         json!([3]),
         json!([
             {"type": "Dense", "input_layers": 0, "output_layers": 2, "activation_name": "relu"},
@@ -306,7 +306,7 @@ fn rejects_cycles() {
         json!([1]),
         json!([3]),
     ));
-    let e = build_error(&spec, &three_dense_weights());
+    let e = build_error(&spec, &small_dense_weights());
     assert_eq!(e.kind(), "model");
     assert!(e.to_string().contains("the layers form a cycle (layers involved: 2, 3)"), "{e}");
 }
@@ -324,7 +324,7 @@ fn rejects_bad_input_and_output_nodes() {
         {"type": "Dense", "input_layers": 0, "output_layers": 2, "activation_name": "relu"},
         {"type": "Dense", "input_layers": 1, "output_layers": -1, "activation_name": "linear"}
     ]);
-    let w = three_dense_weights();
+    let w = small_dense_weights();
     let cases = [
         (json!([3]), json!([3]), json!([2]), "`input_nodes` contains 3, but layers are numbered 1..2"),
         (json!([3]), json!([0]), json!([2]), "`input_nodes` contains 0"),
@@ -333,14 +333,14 @@ fn rejects_bad_input_and_output_nodes() {
         (json!([[3], [3]]), json!([1]), json!([2]), "`input_dim` describes 2 input(s) but `input_nodes` lists 1"),
     ];
     for (dim, ins, outs, msg) in cases {
-        let e = build_error(&model(dense_chain(dim, layers.clone(), ins, outs)), &w);
+        let e = build_error(&model(spec_json(dim, layers.clone(), ins, outs)), &w);
         assert_eq!(e.kind(), "model");
         assert!(e.to_string().contains(msg), "want '{msg}', got '{e}'");
     }
     // layer 2 reads a model input without being listed in `input_nodes`
     let mut layers = layers;
     layers[1]["input_layers"] = json!([1, 0]);
-    let e = build_error(&model(dense_chain(json!([3]), layers, json!([1]), json!([2]))), &w);
+    let e = build_error(&model(spec_json(json!([3]), layers, json!([1]), json!([2]))), &w);
     assert!(e.to_string().contains("layer 2 (Dense): `input_layers` contains 0 (model input) but the layer is not listed"), "{e}");
 }
 
@@ -357,7 +357,7 @@ fn rejects_unknown_layer_type_when_parsing() {
 
 #[test]
 fn shape_mismatch_names_the_layer() {
-    let spec = model(dense_chain(
+    let spec = model(spec_json(
         json!([3]),
         json!([
             {"type": "Dense", "input_layers": 0, "output_layers": 2, "activation_name": "relu"},
@@ -408,7 +408,7 @@ fn rejects_outputs_that_are_not_flat() {
 #[test]
 fn rejects_dim_in_and_dim_out_mismatch() {
     let with_dims = |dim_in: Value, dim_out: Value| {
-        model(dense_chain(
+        model(spec_json(
             json!([3]),
             json!([{"type": "Dense", "input_layers": 0, "output_layers": -1, "activation_name": "relu",
                     "dim_in": dim_in, "dim_out": dim_out}]),

@@ -62,11 +62,10 @@ impl<T: Scalar> BatchNorm<T> {
             }
             None => ArrayD::zeros(ndarray::IxDyn(&[num_features])),
         };
-        if let Some(c) = run_var.iter().position(|&v| v + eps <= 0.0) {
+        if let Some((c, v)) = run_var.iter().enumerate().find(|(_, &v)| v + eps <= 0.0) {
             return Err(Error::Spec(format!(
-                "`run_var` + `eps` must be positive, but channel {} has run_var = {} and eps = {eps}",
-                c + 1,
-                run_var.iter().nth(c).copied().unwrap_or(f64::NAN)
+                "`run_var` + `eps` must be positive, but channel {} has run_var = {v} and eps = {eps}",
+                c + 1
             )));
         }
         // Combine in f64 and round once, so a float model is as close as possible to

@@ -532,6 +532,58 @@ mod tests {
 #[cfg(test)]
 mod prof {
     use super::*;
+    fn tm(f: &mut dyn FnMut()) -> f64 {
+        let mut best = f64::MAX;
+        for _ in 0..4 {
+            let t = std::time::Instant::now();
+            f();
+            best = best.min(t.elapsed().as_secs_f64() * 1e3);
+        }
+        best
+    }
+    /// prototype: rows [P, K] for one whole sample
+    fn im2row(g: &Geom, x: &[f32], rows: &mut [f32]) {
+        use rayon::prelude::*;
+        let k = g.k();
+        let kk = g.kh * g.kw;
+        let plane = g.h * g.w;
+        rows.par_chunks_mut(g.wo * k).enumerate().for_each(|(oy, blk)| {
+            for c in 0..g.c {
+                for i in 0..g.kh {
+                    let iy = (oy * g.sh + i * g.dh) as isize - g.top as isize;
+                    for j in 0..g.kw {
+                        let col = c * kk + i * g.kw + j;
+                        if iy < 0 || iy >= g.h as isize {
+                            for ox in 0..g.wo { blk[ox * k + col] = 0.0; }
+                            continue;
+                        }
+                        let src = &x[c * plane + iy as usize * g.w..][..g.w];
+                        for ox in 0..g.wo {
+                            let ix = (ox * g.sw + j * g.dw) as isize - g.left as isize;
+                            blk[ox * k + col] = if ix >= 0 && (ix as usize) < g.w { src[ix as usize] } else { 0.0 };
+                        }
+                    }
+                }
+            }
+        });
+    }
+    #[test]
+    #[ignore]
+    fn prof_fill() {
+        let g = Geom { c: 64, h: 224, w: 224, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 1, left: 1, ho: 224, wo: 224 };
+        let x = vec![1.0f32; g.in_len()];
+        let mut cols = vec![0.0f32; g.k() * g.p()];
+        let mut gx = vec![0.0f32; g.in_len()];
+        for nt in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(nt).build().unwrap();
+            pool.install(|| {
+                let a = tm(&mut || im2col(&g, &x, 1, 0, g.p(), &mut cols));
+                let b = tm(&mut || col2im(&g, &cols, 1, 0, g.p(), &mut gx));
+                let c = tm(&mut || im2row(&g, &x, &mut cols));
+                eprintln!("{nt} threads: im2col {a:.1} col2im {b:.1} im2row {c:.1}");
+            });
+        }
+    }
     #[test]
     #[ignore]
     fn prof_gemm() {
@@ -540,28 +592,18 @@ mod prof {
         let cols = Array2::<f32>::from_shape_fn((576, p), |(i, j)| ((i * 3 + j) % 5) as f32);
         let colst = cols.t().as_standard_layout().into_owned();
         let mut y = Array2::<f32>::zeros((64, p));
+        let mut d = Array2::<f32>::zeros((576, p));
         for nt in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(nt).build().unwrap();
             pool.install(|| {
-                for _ in 0..2 {
-                    let t = std::time::Instant::now();
-                    gemm_into(&mut y.view_mut(), &w.view(), &cols.view(), false);
-                    let t1 = t.elapsed();
-                    gemm_into(&mut y.view_mut().reversed_axes(), &cols.t(), &w.t(), false);
-                    let t2 = t.elapsed();
-                    gemm_into(&mut y.view_mut(), &w.view(), &colst.t(), false);
-                    let t3 = t.elapsed();
-                    gemm_into(&mut y.view_mut().reversed_axes(), &colst.view(), &w.t(), false);
-                    let t4 = t.elapsed();
-                    let mut d = Array2::<f32>::zeros((576, p));
-                    let mut dt = Array2::<f32>::zeros((p, 576));
-                    let t = std::time::Instant::now();
-                    gemm_into(&mut d.view_mut(), &w.t(), &y.view(), false);
-                    let t5 = t.elapsed();
-                    gemm_into(&mut dt.view_mut(), &y.t(), &w.view(), false);
-                    let t6 = t.elapsed();
-                    eprintln!("{nt} threads: E {:?} F {:?}", t5, t6 - t5);
-                    eprintln!("{nt} threads: A {:?} B {:?} C {:?} D {:?}", t1, t2 - t1, t3 - t2, t4 - t3);
+                for tile in [p, 8192, 2048] {
+                    let a = tm(&mut || for p0 in (0..p).step_by(tile) { let p1 = (p0 + tile).min(p);
+                        gemm_into(&mut y.slice_mut(s![.., p0..p1]), &w.view(), &cols.slice(s![.., p0..p1]), false) });
+                    let c = tm(&mut || for p0 in (0..p).step_by(tile) { let p1 = (p0 + tile).min(p);
+                        gemm_into(&mut y.slice_mut(s![.., p0..p1]), &w.view(), &colst.slice(s![p0..p1, ..]).t(), false) });
+                    let e = tm(&mut || for p0 in (0..p).step_by(tile) { let p1 = (p0 + tile).min(p);
+                        gemm_into(&mut d.slice_mut(s![.., p0..p1]), &w.t(), &y.slice(s![.., p0..p1]), false) });
+                    eprintln!("{nt} threads tile {tile}: A {a:.1} C {c:.1} E {e:.1}");
                 }
             });
         }

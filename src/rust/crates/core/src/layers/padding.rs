@@ -18,7 +18,7 @@ use super::{expect_inputs, Layer, LayerKind};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, reshape, Shape};
-use ndarray::{Array3, ArrayD, ArrayViewD, Ix3, Zip};
+use ndarray::{Array3, ArrayD, ArrayViewD, Zip};
 
 /// How padded positions are filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,17 +147,24 @@ impl Padding {
         Ok(sides)
     }
 
-    /// Per-axis source tables `(rows, cols)` and the input plane size `(h, w)`; a 1D
-    /// input is treated as a plane of height 1.
-    fn tables(&self, shape: &[usize]) -> Result<(Vec<Option<usize>>, Vec<Option<usize>>, (usize, usize))> {
+    /// Per-axis source tables for an input of shape `shape` (no batch axis).
+    fn tables(&self, shape: &[usize]) -> Result<Tables> {
         let sides = self.sides(shape)?;
         let table = |(lo, hi): (usize, usize), n: usize| (0..lo + n + hi).map(|o| self.mode.source(o, lo, n)).collect::<Vec<_>>();
         Ok(match sides.as_slice() {
-            [w] => (vec![Some(0)], table(*w, shape[1]), (1, shape[1])),
-            [h, w] => (table(*h, shape[1]), table(*w, shape[2]), (shape[1], shape[2])),
+            [w] => Tables { rows: vec![Some(0)], cols: table(*w, shape[1]), plane: (1, shape[1]) },
+            [h, w] => Tables { rows: table(*h, shape[1]), cols: table(*w, shape[2]), plane: (shape[1], shape[2]) },
             _ => return Err(Error::Internal("padding: unexpected number of spatial axes".into())),
         })
     }
+}
+
+/// Source index (or `None` for the constant) of every output row and column, and the
+/// input plane size `(h, w)`. A 1D input is treated as a plane of height 1.
+struct Tables {
+    rows: Vec<Option<usize>>,
+    cols: Vec<Option<usize>>,
+    plane: (usize, usize),
 }
 
 impl<T: Scalar> Layer<T> for Padding {
@@ -177,7 +184,7 @@ impl<T: Scalar> Layer<T> for Padding {
     fn forward(&self, inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> {
         let x = inputs[0].as_standard_layout();
         let in_shape = &x.shape()[1..];
-        let (rows, cols, (h, w)) = self.tables(in_shape)?;
+        let Tables { rows, cols, plane: (h, w) } = self.tables(in_shape)?;
         let planes = x.shape()[0] * in_shape[0];
         let x3 = x.view().into_shape_with_order((planes, h, w)).map_err(|e| Error::Internal(e.to_string()))?;
         let mut y = Array3::from_elem((planes, rows.len(), cols.len()), T::of(self.value));
@@ -198,14 +205,12 @@ impl<T: Scalar> Layer<T> for Padding {
 
     fn vjp(&self, inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
         let in_shape = &inputs[0].shape()[1..];
-        let (rows, cols, (h, w)) = self.tables(in_shape)?;
+        let Tables { rows, cols, plane: (h, w) } = self.tables(in_shape)?;
         let g = grad.as_standard_layout();
         let planes = g.shape()[0] * g.shape()[1] * in_shape[0];
         let g3 = g
             .view()
             .into_shape_with_order((planes, rows.len(), cols.len()))
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .into_dimensionality::<Ix3>()
             .map_err(|e| Error::Internal(e.to_string()))?;
         let mut gi = Array3::<T>::zeros((planes, h, w));
         // each output position adds to its one source: positions without a source

@@ -20,6 +20,8 @@ pub struct Context<'a, T: Scalar> {
     pub ignore_last_act: bool,
     /// Memory budget per chunk, in bytes.
     pub budget: usize,
+    /// Called after each chunk with (rows done, rows in total).
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
 }
 
 /// A sampling plan: `n` points per instance, and an optional per-point multiplier of
@@ -81,6 +83,9 @@ pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>)
             dst.slice_axis_mut(Axis(1), (i0..i1).into()).assign(&mean);
         }
         i0 = i1;
+        if let Some(report) = ctx.progress {
+            report(i0 * n, b * n);
+        }
     }
     Ok(out)
 }

@@ -74,10 +74,20 @@ pub struct MethodResult<T: Scalar> {
 
 /// Run a method.
 pub fn run<T: Scalar>(graph: &Graph<T>, spec: &RunSpec, inputs: &RunInputs<T>) -> Result<MethodResult<T>> {
+    run_with_progress(graph, spec, inputs, None)
+}
+
+/// Run a method, reporting progress as (rows done, rows in total) after each chunk.
+pub fn run_with_progress<T: Scalar>(
+    graph: &Graph<T>,
+    spec: &RunSpec,
+    inputs: &RunInputs<T>,
+    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+) -> Result<MethodResult<T>> {
     let targets = Targets::new(graph, &spec.output_idx)?;
     graph.check_inputs(&inputs.data, "data")?;
     let budget = spec.chunk_bytes.unwrap_or(1 << 30);
-    let ctx = expectation::Context { graph, targets: &targets, ignore_last_act: spec.ignore_last_act, budget };
+    let ctx = expectation::Context { graph, targets: &targets, ignore_last_act: spec.ignore_last_act, budget, progress };
     // every sampling method averages over n points: n = 0 would index empty draws
     // (ExpectedGradient) or divide by zero (IntegratedGradient's path points)
     if let MethodSpec::SmoothGrad { n: 0, .. } | MethodSpec::IntegratedGradient { n: 0, .. } | MethodSpec::ExpectedGradient { n: 0, .. } =
