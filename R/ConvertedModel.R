@@ -43,14 +43,20 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
     #' @param channels_first Whether `x` has channels first.
     #' @param preactivation Return the last layers' pre-activations instead.
     #' @param dtype Precision.
+    #' @param arg Name of `x` in error messages.
     #' @return A list with one `(batch, outputs)` matrix per output layer.
-    forward = function(x, channels_first = TRUE, preactivation = FALSE, dtype = private$default_dtype) {
-      check_flag(channels_first)
-      check_flag(preactivation)
-      check_dtype(dtype)
-      x <- prepare_data(x, self$input_dim, channels_first, "x")
+    forward = function(x, channels_first = TRUE, preactivation = FALSE, dtype = private$default_dtype, arg = "x") {
+      call <- parent.frame()
+      check_flag(channels_first, call = call)
+      check_flag(preactivation, call = call)
+      check_dtype(dtype, call = call)
+      x <- prepare_data(x, self$input_dim, channels_first, arg, call = call)
       rust_call(self$handle(dtype)$forward(x, channels_first, preactivation, innsight_threads()))
     },
+
+    #' @description The converter's precision.
+    #' @return `"float"` or `"double"`.
+    dtype = function() private$default_dtype,
 
     #' @description Per-layer summary (type, class, shapes).
     layers = function() {

@@ -76,7 +76,10 @@ Converter <- R6::R6Class("Converter",
                           dtype = "float", save_model_as_list = FALSE) {
       check_dtype(dtype)
       check_flag(save_model_as_list)
-      if (missing(model) || is.null(model) || !is.list(model) || inherits(model, "nn")) {
+      if (missing(model)) {
+        innsight_abort("Argument {.arg model} is missing, with no default.", kind = "model")
+      }
+      if (is.null(model) || !is.list(model) || inherits(model, "nn")) {
         innsight_abort(c("Unknown argument {.arg model} of class {.cls {class(model)}}.",
                          "i" = "This version converts innsight's named-list model format."),
                        kind = "model")
@@ -118,7 +121,8 @@ Converter <- R6::R6Class("Converter",
 #'   right after the batch axis (`TRUE`) or last (`FALSE`).
 #' @param type (`character(1)`)\cr `"output"` for the model's outputs or
 #'   `"preactivation"` for the output layers' values before their activation.
-#' @param dtype (`character(1)`)\cr Precision: `"float"` or `"double"`.
+#' @param dtype (`character(1)` or `NULL`)\cr Precision: `"float"` or `"double"`;
+#'   `NULL` (default) uses the converter's `dtype`.
 #' @param ... Unused.
 #' @return A `(batch, outputs)` matrix, or a list of them for several output layers.
 #' @examples
@@ -127,9 +131,10 @@ Converter <- R6::R6Class("Converter",
 #'        activation_name = "softmax", input_layers = 0, output_layers = -1)))
 #' predict(convert(model), matrix(rnorm(6), 2, 3))
 #' @export
-predict.Converter <- function(object, newdata, channels_first = TRUE, type = "output", dtype = "float", ...) {
+predict.Converter <- function(object, newdata, channels_first = TRUE, type = "output", dtype = NULL, ...) {
   check_choice(type, c("output", "preactivation"), "type")
-  out <- object$model$forward(newdata, channels_first, preactivation = type == "preactivation", dtype = dtype)
+  out <- object$model$forward(newdata, channels_first, preactivation = type == "preactivation",
+                              dtype = dtype %||% object$model$dtype(), arg = "newdata")
   out <- lapply(seq_along(out), function(k) {
     m <- out[[k]]
     dimnames(m) <- list(NULL, as.character(object$output_names[[k]][[1]]))

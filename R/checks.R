@@ -37,7 +37,7 @@ is_integerish <- function(x) {
 }
 
 check_count <- function(x, arg = deparse(substitute(x)), min = 1, call = parent.frame()) {
-  if (length(x) != 1 || !is_integerish(x) || x < min) {
+  if (length(x) != 1 || !is_integerish(x) || x < min || x > .Machine$integer.max) {
     innsight_abort("{.arg {arg}} must be a single whole number of at least {min}, not {.obj_type_friendly {x}}.",
                    call = call)
   }

@@ -100,7 +100,17 @@ normalise_layer <- function(layer, i, n_layers, call) {
         innsight_abort("{.field {where}${p}} must be a single string.", kind = "model", call = call)
       }
     } else if (p == "activation_args") {
-      if (!is.list(v)) innsight_abort("{.field {where}$activation_args} must be a named list.", kind = "model", call = call)
+      ok <- is.list(v) && (length(v) == 0 || (!is.null(names(v)) && all(vapply(v, function(a) {
+        is.numeric(a) && length(a) == 1 && is.finite(a)
+      }, logical(1)))))
+      if (!ok) {
+        innsight_abort("{.field {where}$activation_args} must be a named list of single numbers.",
+                       kind = "model", call = call)
+      }
+    } else if (p %in% vector_params) {
+      if (!is_integerish(v) || length(v) == 0 || any(v < 0)) {
+        innsight_abort("{.field {where}${p}} must be a vector of non-negative whole numbers.", kind = "model", call = call)
+      }
     } else if (!is.null(v) && !is.numeric(v)) {
       innsight_abort("{.field {where}${p}} must be numeric.", kind = "model", call = call)
     }
@@ -109,6 +119,11 @@ normalise_layer <- function(layer, i, n_layers, call) {
   for (d in c("dim_in", "dim_out")) {
     if (!is.null(layer[[d]])) {
       v <- layer[[d]]
+      shapes <- if (is.list(v)) v else list(v)
+      if (!all(vapply(shapes, function(s) is_integerish(s) && length(s) >= 1 && all(s >= 1), logical(1)))) {
+        innsight_abort("{.field {where}${d}} must be a shape (positive whole numbers) or a list of shapes.",
+                       kind = "model", call = call)
+      }
       spec[[d]] <- if (is.list(v)) lapply(v, function(s) I(as.integer(s))) else I(as.integer(v))
     }
   }

@@ -2,7 +2,10 @@
 # first, in the caller's layout; checked against the model's input shapes.
 
 # `input_dim`: list of channels-first shapes. Returns a list of double arrays.
-prepare_data <- function(data, input_dim, channels_first, arg = "data", call = parent.frame()) {
+# `allow_empty`: whether a batch of 0 instances is accepted (only for predictions:
+# a method needs at least one instance, a reference at least one row).
+prepare_data <- function(data, input_dim, channels_first, arg = "data", call = parent.frame(),
+                         allow_empty = identical(arg, "x")) {
   if (!is.list(data) || is.data.frame(data)) data <- list(data)
   if (length(data) != length(input_dim)) {
     innsight_abort(c("{.arg {arg}} must hold one array per input layer ({length(input_dim)}), but it holds {length(data)}.",
@@ -29,6 +32,10 @@ prepare_data <- function(data, input_dim, channels_first, arg = "data", call = p
     if (length(d) != length(shape) + 1 || any(d[-1] != expected)) {
       innsight_abort(c("Unmatch in model input dimension (*, {paste(expected, collapse = ', ')}) and dimension of {.arg {what}} ({paste(d, collapse = ', ')}).",
                        "i" = "The batch axis comes first.{if (length(shape) > 1) ' Try to change the argument `channels_first`.' else ''}"),
+                     kind = "data", call = call)
+    }
+    if (!allow_empty && d[1] == 0) {
+      innsight_abort("{.arg {what}} must contain at least one instance (its first axis has length 0).",
                      kind = "data", call = call)
     }
     if (anyNA(x) || any(!is.finite(x))) {

@@ -4,6 +4,7 @@
 
 rust_call <- function(expr, call = parent.frame()) {
   tryCatch(expr, error = function(e) {
+    if (inherits(e, "innsight_error")) stop(e)
     msg <- conditionMessage(e)
     m <- regmatches(msg, regexec("^\\[innsight:([a-z_]+)\\] (.*)$", msg))[[1]]
     if (length(m) == 3) {

@@ -37,6 +37,10 @@ normalise_output_idx <- function(output_idx, output_label, output_dim, output_na
         innsight_abort(c("{.arg output_label} for output layer {k} contains unknown labels: {.val {as.character(v)[is.na(m)]}}.",
                          "i" = "Known labels: {.val {levels_k}}."), call = call)
       }
+      if (length(m) == 0 || anyDuplicated(m)) {
+        innsight_abort(c("{.arg output_label} for output layer {k} must contain distinct labels.",
+                         "x" = "Got {.val {as.character(v)}}."), call = call)
+      }
       m
     })
     if (is.null(idx)) {

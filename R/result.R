@@ -50,7 +50,8 @@ result_block <- function(m, r, k, j) {
   }
   b_idx <- rep(seq_len(B), times = n_feat * S)
   s_idx <- rep(seq_len(S), each = B * n_feat)
-  pick <- function(mat) if (is.null(mat)) rep(NA_real_, n) else as.vector(mat)[b_idx + B * (s_idx - 1)]
+  # a disconnected leaf (input j does not reach output k) has no sum, prediction or goal
+  pick <- function(mat) if (is.null(mat) || is.null(a)) rep(NA_real_, n) else as.vector(mat)[b_idx + B * (s_idx - 1)]
   dsum <- if (is.null(a)) NULL else {
     a3 <- array(value, c(B, n_feat, S))
     apply(a3, c(1, 3), sum)

@@ -11,6 +11,7 @@
 //! Backward signals carry the selected model outputs as an extra leading axis.
 
 pub mod activation;
+pub mod composite;
 pub mod error;
 pub mod graph;
 pub mod layers;
@@ -18,6 +19,7 @@ pub mod linalg;
 pub mod methods;
 pub mod propagate;
 pub mod rng;
+pub mod rules;
 pub mod scalar;
 pub mod spec;
 pub mod tensor;

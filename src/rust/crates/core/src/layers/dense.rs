@@ -3,7 +3,7 @@
 //! Shapes: weight `[out, in]` (innsight/torch layout), bias `[out]`, input `[B, in]`,
 //! output `[B, out]`. VJP: `g_in = g W` on the merged `[S·B, out]` signal.
 
-use super::{cast, expect_inputs, Layer, LayerKind};
+use super::{cast, expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
 use crate::error::{Error, Result};
 use crate::linalg::{gemm_into, matmul};
 use crate::scalar::Scalar;
@@ -49,6 +49,56 @@ impl<T: Scalar> Dense<T> {
     }
 }
 
+/// Apply a weight modification elementwise.
+pub fn modify_weight<T: Scalar>(w: &T, m: WeightMod) -> T {
+    match m {
+        WeightMod::Identity => *w,
+        WeightMod::Positive => w.max(T::zero()),
+        WeightMod::Negative => w.min(T::zero()),
+        WeightMod::Gamma(g) => *w + T::of(g) * w.max(T::zero()),
+        WeightMod::Square => *w * *w,
+        WeightMod::Ones => T::one(),
+    }
+}
+
+/// Apply a bias modification elementwise.
+pub fn modify_bias<T: Scalar>(b: &T, m: BiasMod) -> T {
+    match m {
+        BiasMod::Keep => *b,
+        BiasMod::Zero => T::zero(),
+        BiasMod::Positive => b.max(T::zero()),
+        BiasMod::Negative => b.min(T::zero()),
+    }
+}
+
+impl<T: Scalar> Dense<T> {
+    fn weight_mod(&self, m: WeightMod) -> std::borrow::Cow<'_, Array2<T>> {
+        match m {
+            WeightMod::Identity => std::borrow::Cow::Borrowed(&self.weight),
+            m => std::borrow::Cow::Owned(self.weight.map(|w| modify_weight(w, m))),
+        }
+    }
+}
+
+impl<T: Scalar> Linear<T> for Dense<T> {
+    fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, b: BiasMod) -> Result<ArrayD<T>> {
+        let x = x.view().into_dimensionality::<Ix2>().map_err(|e| Error::Internal(e.to_string()))?;
+        let wm = self.weight_mod(w);
+        let mut y = Array2::from_shape_fn((x.nrows(), self.bias.len()), |(_, j)| modify_bias(&self.bias[j], b));
+        gemm_into(&mut y.view_mut(), &x, &wm.t(), true);
+        Ok(y.into_dyn())
+    }
+
+    fn vjp_mod(&self, grad: &ArrayViewD<T>, w: WeightMod) -> Result<ArrayD<T>> {
+        let (s, b) = (grad.shape()[0], grad.shape()[1]);
+        let g = grad.as_standard_layout();
+        let gv = g.view();
+        let g2 = merge_leading(&gv, 2)?.into_dimensionality::<Ix2>().map_err(|e| Error::Internal(e.to_string()))?;
+        let gi = matmul(&g2, &self.weight_mod(w).view());
+        reshape(gi.into_dyn(), &[s, b, self.weight.ncols()])
+    }
+}
+
 impl<T: Scalar> Layer<T> for Dense<T> {
     fn kind(&self) -> LayerKind {
         LayerKind::Dense
@@ -67,19 +117,15 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn forward(&self, inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> {
-        let x = inputs[0].view().into_dimensionality::<Ix2>().map_err(|e| Error::Internal(e.to_string()))?;
-        let mut y = Array2::from_shape_fn((x.nrows(), self.bias.len()), |(_, j)| self.bias[j]);
-        gemm_into(&mut y.view_mut(), &x, &self.weight.t(), true);
-        Ok(y.into_dyn())
+        self.forward_mod(&inputs[0], WeightMod::Identity, BiasMod::Keep)
     }
 
     fn vjp(&self, _inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
-        let (s, b) = (grad.shape()[0], grad.shape()[1]);
-        let g = grad.as_standard_layout();
-        let gv = g.view();
-        let g2 = merge_leading(&gv, 2)?.into_dimensionality::<Ix2>().map_err(|e| Error::Internal(e.to_string()))?;
-        let gi = matmul(&g2, &self.weight.view());
-        Ok(vec![reshape(gi.into_dyn(), &[s, b, self.weight.ncols()])?])
+        Ok(vec![self.vjp_mod(grad, WeightMod::Identity)?])
+    }
+
+    fn as_linear(&self) -> Option<&dyn Linear<T>> {
+        Some(self)
     }
 }
 

@@ -6,9 +6,9 @@
 //! `(oy, ox)` and kernel tap `(i, j)` read input pixel
 //! `(oy·sh + i·dh − top, ox·sw + j·dw − left)`, or zero when that lies in the padding.
 //!
-//! Column matrix: row `(c, i, j)` (row-major, `K = C·kh·kw` rows) and one column per
-//! (sample, output position) of a chunk: a chunk covers samples `0..n` of a slice and
-//! positions `p0..p1` of each, so column `g·(p1−p0) + (p − p0)`.
+//! Column matrix: row `(c, i, j)` (row-major, `K = C·kh·kw` rows, row stride `ld`) and
+//! one column per (sample, output position) of a chunk: a chunk covers samples `0..n`
+//! of a slice and positions `p0..p1` of each, so column `g·(p1−p0) + (p − p0)`.
 //!
 //! The padding is never materialised: runs of positions that read padding are written
 //! as zeros (im2col) or skipped (col2im), which also crops the gradient for free.
@@ -95,11 +95,21 @@ impl Geom {
     }
 }
 
-/// Fill `cols` (`[K, n·(p1−p0)]`, row-major) from `x` (`n` samples `[C, H, W]`).
-pub(crate) fn im2col<T: Scalar>(g: &Geom, x: &[T], n: usize, p0: usize, p1: usize, cols: &mut [T]) {
+/// Row stride for a column matrix of `width` columns: whole cache lines, and an odd
+/// number of them, so that walking down a column cycles through all cache sets
+/// instead of hitting the same few (a stride that is a multiple of 4 KiB made the
+/// GEMM's packing thrash and halved its multi-threaded speed).
+pub(crate) fn lead_dim<T>(width: usize) -> usize {
+    let per_line = (64 / std::mem::size_of::<T>()).max(1);
+    let lines = width.div_ceil(per_line);
+    (lines + 1 - lines % 2) * per_line
+}
+
+/// Fill `cols` (`[K, n·(p1−p0)]`, row stride `ld`) from `x` (`n` samples `[C, H, W]`).
+pub(crate) fn im2col<T: Scalar>(g: &Geom, x: &[T], n: usize, (p0, p1): (usize, usize), cols: &mut [T], ld: usize) {
     let pc = p1 - p0;
     let width = n * pc;
-    debug_assert_eq!(cols.len(), g.k() * width);
+    debug_assert!(ld >= width && cols.len() == g.k() * ld);
     debug_assert_eq!(x.len(), n * g.in_len());
     let plane = g.h * g.w;
     let fill_row = |r: usize, row: &mut [T]| {
@@ -120,19 +130,19 @@ pub(crate) fn im2col<T: Scalar>(g: &Geom, x: &[T], n: usize, p0: usize, p1: usiz
     };
     // One task per row: rows are independent, and there are enough of them even for
     // 3-channel inputs (27 rows for a 3×3 kernel).
-    if cols.len() >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        cols.par_chunks_mut(width).enumerate().for_each(|(r, row)| fill_row(r, row));
+    if g.k() * width >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        cols.par_chunks_mut(ld).enumerate().for_each(|(r, row)| fill_row(r, row));
     } else {
-        cols.chunks_mut(width).enumerate().for_each(|(r, row)| fill_row(r, row));
+        cols.chunks_mut(ld).enumerate().for_each(|(r, row)| fill_row(r, row));
     }
 }
 
-/// Scatter-add `cols` (`[K, n·(p1−p0)]`) into `gx` (`n` samples `[C, H, W]`), the
-/// adjoint of [`im2col`]. Entries that came from padding are dropped.
-pub(crate) fn col2im<T: Scalar>(g: &Geom, cols: &[T], n: usize, p0: usize, p1: usize, gx: &mut [T]) {
+/// Scatter-add `cols` (`[K, n·(p1−p0)]`, row stride `ld`) into `gx` (`n` samples
+/// `[C, H, W]`), the adjoint of [`im2col`]. Entries that came from padding are dropped.
+pub(crate) fn col2im<T: Scalar>(g: &Geom, cols: &[T], n: usize, (p0, p1): (usize, usize), gx: &mut [T], ld: usize) {
     let pc = p1 - p0;
     let width = n * pc;
-    debug_assert_eq!(cols.len(), g.k() * width);
+    debug_assert!(ld >= width && cols.len() >= (g.k() - 1) * ld + width);
     debug_assert_eq!(gx.len(), n * g.in_len());
     let plane = g.h * g.w;
     let kk = g.kh * g.kw;
@@ -142,18 +152,20 @@ pub(crate) fn col2im<T: Scalar>(g: &Geom, cols: &[T], n: usize, p0: usize, p1: u
         let (s, c) = (idx / g.c, idx % g.c);
         for i in 0..g.kh {
             for j in 0..g.kw {
-                let row = &cols[(c * kk + i * g.kw + j) * width + s * pc..][..pc];
+                let row = &cols[(c * kk + i * g.kw + j) * ld + s * pc..][..pc];
                 g.for_runs(i, j, p0, p1, |q, len, start| {
-                    if let Some(st) = start {
-                        for (t, &v) in row[q..q + len].iter().enumerate() {
-                            dst[st + t * g.sw] += v;
-                        }
+                    let src = &row[q..q + len];
+                    match start {
+                        None => {}
+                        // contiguous: a zip the compiler vectorises
+                        Some(st) if g.sw == 1 => dst[st..st + len].iter_mut().zip(src).for_each(|(d, &v)| *d += v),
+                        Some(st) => src.iter().enumerate().for_each(|(t, &v)| dst[st + t * g.sw] += v),
                     }
                 });
             }
         }
     };
-    if cols.len() >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+    if g.k() * width >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
         gx.par_chunks_mut(plane).enumerate().for_each(|(idx, dst)| add_plane(idx, dst));
     } else {
         gx.chunks_mut(plane).enumerate().for_each(|(idx, dst)| add_plane(idx, dst));
@@ -172,8 +184,9 @@ mod tests {
         let x: Vec<f64> = (0..2 * g.in_len()).map(|v| v as f64 * 0.5 - 7.0).collect();
         for (p0, p1) in [(0, 9), (2, 7), (4, 5)] {
             let width = 2 * (p1 - p0);
-            let mut cols = vec![0.0; g.k() * width];
-            im2col(&g, &x, 2, p0, p1, &mut cols);
+            let ld = width + 3;
+            let mut cols = vec![0.0; g.k() * ld];
+            im2col(&g, &x, 2, (p0, p1), &mut cols, ld);
             for r in 0..g.k() {
                 let (c, i, j) = (r / 6, (r / 3) % 2, r % 3);
                 for s in 0..2 {
@@ -185,16 +198,26 @@ mod tests {
                         } else {
                             0.0
                         };
-                        assert_eq!(cols[r * width + s * (p1 - p0) + p - p0], want);
+                        assert_eq!(cols[r * ld + s * (p1 - p0) + p - p0], want);
                     }
                 }
             }
+            // padding columns of `c` are nonzero and must be ignored by col2im
             let c: Vec<f64> = (0..cols.len()).map(|v| ((v * 7) % 11) as f64 - 5.0).collect();
+            let cols: Vec<f64> = cols.iter().enumerate().map(|(v, &e)| if v % ld < width { e } else { 0.0 }).collect();
             let mut gx = vec![0.0; x.len()];
-            col2im(&g, &c, 2, p0, p1, &mut gx);
+            col2im(&g, &c, 2, (p0, p1), &mut gx, ld);
             let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
             let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| a * b).sum();
             assert!((lhs - rhs).abs() < 1e-9, "{lhs} vs {rhs}");
         }
+    }
+
+    #[test]
+    fn lead_dim_is_an_odd_number_of_cache_lines() {
+        assert_eq!(lead_dim::<f32>(2048), 2064);
+        assert_eq!(lead_dim::<f32>(17), 48);
+        assert_eq!(lead_dim::<f64>(8), 8);
+        assert_eq!(lead_dim::<f64>(9), 24);
     }
 }

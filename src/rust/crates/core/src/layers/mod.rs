@@ -102,6 +102,47 @@ pub trait Layer<T: Scalar>: Send + Sync {
     fn activation(&self) -> Option<Activation> {
         None
     }
+
+    /// The linear capability, for layers affine in their single input.
+    fn as_linear(&self) -> Option<&dyn Linear<T>> {
+        None
+    }
+}
+
+/// How a rule modifies a linear layer's weights (zennit's parameter modifiers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightMod {
+    /// `W`
+    Identity,
+    /// `W⁺ = max(W, 0)`
+    Positive,
+    /// `W⁻ = min(W, 0)`
+    Negative,
+    /// `W + γ W⁺`
+    Gamma(f64),
+    /// `W ⊙ W`
+    Square,
+    /// all ones (same sparsity pattern as the layer, e.g. a conv kernel of ones)
+    Ones,
+}
+
+/// How a rule modifies a linear layer's bias.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BiasMod {
+    Keep,
+    Zero,
+    Positive,
+    Negative,
+}
+
+/// Layers affine in their single input (Dense, Conv, AvgPool, BatchNorm): forward and
+/// VJP with substituted parameters. This is all an LRP-type rule needs, so rules are
+/// written once for every linear layer kind.
+pub trait Linear<T: Scalar>: Send + Sync {
+    /// `W' x + b'` for `x` `[N, in...]` (any leading batch size `N`).
+    fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, b: BiasMod) -> Result<ArrayD<T>>;
+    /// `W'ᵀ g` for `g` `[S, B, out...]`, returning `[S, B, in...]`.
+    fn vjp_mod(&self, g: &ArrayViewD<T>, w: WeightMod) -> Result<ArrayD<T>>;
 }
 
 /// A layer built from the spec: its main operation plus a fused activation (only

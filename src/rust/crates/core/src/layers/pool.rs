@@ -61,7 +61,8 @@ fn out_len(n: usize, k: usize, s: usize) -> Option<usize> {
 /// Geometry for spatial input extent `spatial` (1 or 2 axes, as many as `kernel`).
 fn plane(spatial: &[usize], kernel: &[usize], strides: &[usize]) -> Result<Plane> {
     let d = kernel.len();
-    if !(1..=2).contains(&d) || strides.len() != d || spatial.len() != d || kernel.contains(&0) || strides.contains(&0) {
+    if !(1..=2).contains(&d) || strides.len() != d || spatial.len() != d || kernel.contains(&0) || strides.contains(&0)
+    {
         return Err(Error::Internal(format!(
             "pooling: kernel {kernel:?} and strides {strides:?} do not fit spatial shape {spatial:?}"
         )));
@@ -70,7 +71,9 @@ fn plane(spatial: &[usize], kernel: &[usize], strides: &[usize]) -> Result<Plane
     let ([h, w], [kh, kw], [sh, sw]) = (pad1(spatial, 1), pad1(kernel, 1), pad1(strides, 1));
     match (out_len(h, kh, sh), out_len(w, kw, sw)) {
         (Some(ho), Some(wo)) => Ok(Plane { h, w, kh, kw, sh, sw, ho, wo }),
-        _ => Err(Error::Spec(format!("input of spatial shape {spatial:?} is smaller than the pooling kernel {kernel:?}"))),
+        _ => Err(Error::Spec(format!(
+            "input of spatial shape {spatial:?} is smaller than the pooling kernel {kernel:?}"
+        ))),
     }
 }
 
@@ -88,7 +91,10 @@ fn for_planes<T: Scalar>(out: &mut [T], out_len: usize, work: usize, f: impl Fn(
 }
 
 /// `(leading shape, standard-layout data)` of `x` split before its last `d` axes.
-fn split_lead<'a, 'b: 'a, T: Scalar>(x: &'a ArrayViewD<'b, T>, d: usize) -> Result<(Vec<usize>, std::borrow::Cow<'a, [T]>)> {
+fn split_lead<'a, 'b: 'a, T: Scalar>(
+    x: &'a ArrayViewD<'b, T>,
+    d: usize,
+) -> Result<(Vec<usize>, std::borrow::Cow<'a, [T]>)> {
     if x.ndim() < d {
         return Err(Error::Internal(format!("pooling: rank {} below {d} spatial axes", x.ndim())));
     }
@@ -134,7 +140,12 @@ pub fn avg_pool<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize
 }
 
 /// VJP of [`avg_pool`]: `g` `[lead..., out spatial]` → `[lead..., in_spatial]`.
-pub fn avg_pool_vjp<T: Scalar>(g: &ArrayViewD<T>, in_spatial: &[usize], kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
+pub fn avg_pool_vjp<T: Scalar>(
+    g: &ArrayViewD<T>,
+    in_spatial: &[usize],
+    kernel: &[usize],
+    strides: &[usize],
+) -> Result<ArrayD<T>> {
     let d = kernel.len();
     let (lead, gs) = split_lead(g, d)?;
     let p = plane(in_spatial, kernel, strides)?;
@@ -215,7 +226,12 @@ pub fn max_pool<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize
 /// Route a signal through max pooling of the traced input `x` (`[lead..., spatial]`):
 /// `g` `[extra..., lead..., out spatial]` → `[extra..., lead..., spatial]`, each entry
 /// added to its window's argmax in `x`.
-pub fn max_pool_vjp<T: Scalar>(x: &ArrayViewD<T>, g: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
+pub fn max_pool_vjp<T: Scalar>(
+    x: &ArrayViewD<T>,
+    g: &ArrayViewD<T>,
+    kernel: &[usize],
+    strides: &[usize],
+) -> Result<ArrayD<T>> {
     let d = kernel.len();
     let (lead, xs) = split_lead(x, d)?;
     let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
@@ -224,7 +240,11 @@ pub fn max_pool_vjp<T: Scalar>(x: &ArrayViewD<T>, g: &ArrayViewD<T>, kernel: &[u
     let extra = g.ndim().checked_sub(x.ndim()).map(|e| &g.shape()[..e]);
     let tail_ok = g.shape()[g.ndim().saturating_sub(x.ndim())..] == [&lead[..], &[p.ho, p.wo][2 - d..]].concat()[..];
     let Some(extra) = extra.filter(|_| tail_ok) else {
-        return Err(Error::Internal(format!("max_pool_vjp: signal {:?} does not fit input {:?}", g.shape(), x.shape())));
+        return Err(Error::Internal(format!(
+            "max_pool_vjp: signal {:?} does not fit input {:?}",
+            g.shape(),
+            x.shape()
+        )));
     };
     let idx = argmax(&xs, planes_x, &p);
     let (_, gs) = split_lead(g, d)?;
@@ -249,7 +269,10 @@ impl Pool {
                 (2, [a, b]) => vec![*a, *b],
                 (1 | 2, _) => {
                     let want = if dims == 1 { "1" } else { "1 or 2" };
-                    return Err(Error::Spec(format!("pooling `{name}` must have length {want} for {dims}D pooling, got {}", v.len())));
+                    return Err(Error::Spec(format!(
+                        "pooling `{name}` must have length {want} for {dims}D pooling, got {}",
+                        v.len()
+                    )));
                 }
                 _ => return Err(Error::Spec(format!("pooling must be 1D or 2D, got {dims} dimensions"))),
             };
@@ -297,8 +320,9 @@ impl<T: Scalar> Layer<T> for Pool {
             let what = if d == 1 { "(C, L)" } else { "(C, H, W)" };
             return Err(Error::Spec(format!("{d}D pooling needs an input of shape {what}, got {}", fmt_shape(shape))));
         }
-        let p = plane(&shape[1..], &self.kernel, &self.strides)
-            .map_err(|_| Error::Spec(format!("input {} is smaller than the pooling kernel {:?}", fmt_shape(shape), self.kernel)))?;
+        let p = plane(&shape[1..], &self.kernel, &self.strides).map_err(|_| {
+            Error::Spec(format!("input {} is smaller than the pooling kernel {:?}", fmt_shape(shape), self.kernel))
+        })?;
         Ok(if d == 1 { vec![shape[0], p.wo] } else { vec![shape[0], p.ho, p.wo] })
     }
 
@@ -314,7 +338,9 @@ impl<T: Scalar> Layer<T> for Pool {
     fn vjp(&self, inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
         let x = &inputs[0];
         Ok(vec![match self.kind {
-            PoolKind::Avg => avg_pool_vjp(grad, &x.shape()[x.ndim() - self.kernel.len()..], &self.kernel, &self.strides)?,
+            PoolKind::Avg => {
+                avg_pool_vjp(grad, &x.shape()[x.ndim() - self.kernel.len()..], &self.kernel, &self.strides)?
+            }
             PoolKind::Max => max_pool_vjp(x, grad, &self.kernel, &self.strides)?,
         }])
     }
@@ -353,7 +379,10 @@ mod tests {
             let x = randn(&[2, 3, h, w], &mut rng);
             let want = naive(&x, kind, k, s);
             let (layer, xin) = if one_d {
-                (Pool::new(kind, 1, &k[1..], Some(&s[1..])).unwrap(), x.clone().into_shape_with_order(IxDyn(&[2, 3, w])).unwrap())
+                (
+                    Pool::new(kind, 1, &k[1..], Some(&s[1..])).unwrap(),
+                    x.clone().into_shape_with_order(IxDyn(&[2, 3, w])).unwrap(),
+                )
             } else {
                 (Pool::new(kind, 2, &k, Some(&s)).unwrap(), x.clone())
             };

@@ -1,10 +1,14 @@
 //! Attribution methods. Each file only composes the graph, the driver and rules;
 //! the method spec that crosses the R boundary is one serde-tagged enum.
 
+pub mod connection_weights;
+pub mod deeplift;
+pub mod deepshap;
 pub mod expectation;
 pub mod expected_gradient;
 pub mod gradient;
 pub mod integrated_gradient;
+pub mod lrp;
 pub mod smoothgrad;
 pub mod targets;
 
@@ -28,6 +32,14 @@ pub enum MethodSpec {
     /// Expected gradients: reference rows `ref_index` (1-based) and path points `alpha`
     /// drawn in R, `n` per instance, instance-major.
     ExpectedGradient { n: usize, ref_index: Vec<usize>, alpha: Vec<f64> },
+    /// Layer-wise relevance propagation with a composite of rules.
+    Lrp(lrp::LrpSpec),
+    /// DeepLift with a single reference `x_ref`.
+    DeepLift(deeplift::DeepLiftSpec),
+    /// DeepSHAP: DeepLift averaged over the reference rows `data_ref`.
+    DeepShap(deepshap::DeepShapSpec),
+    /// Connection weights (global, or local with `times_input`).
+    ConnectionWeights(connection_weights::ConnectionWeightsSpec),
 }
 
 /// A full method call: method plus the arguments every method shares.
@@ -102,5 +114,9 @@ pub fn run_with_progress<T: Scalar>(
         }
         MethodSpec::IntegratedGradient { times_input, n } => integrated_gradient::run(&ctx, inputs, *times_input, *n),
         MethodSpec::ExpectedGradient { n, ref_index, alpha } => expected_gradient::run(&ctx, inputs, *n, ref_index, alpha),
+        MethodSpec::Lrp(s) => lrp::run(&ctx, inputs, s),
+        MethodSpec::DeepLift(s) => deeplift::run(&ctx, inputs, s),
+        MethodSpec::DeepShap(s) => deepshap::run(&ctx, inputs, s),
+        MethodSpec::ConnectionWeights(s) => connection_weights::run(&ctx, inputs, s),
     }
 }

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: DeepLift rules (filled in by their own change).

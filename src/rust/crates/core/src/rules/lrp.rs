@@ -1,0 +1,1 @@
+//! PLACEHOLDER: LRP rules (filled in by their own change).
