@@ -22,6 +22,7 @@ use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, Shape};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Below this many input elements, planes are processed on the calling thread.
 const PARALLEL_MIN: usize = 1 << 16;
@@ -40,9 +41,11 @@ pub struct Pool {
     strides: Vec<usize>,
 }
 
-/// Pooling geometry of one plane (1D as `h = kh = sh = 1`).
+/// Pooling geometry of one plane (1D as `h = kh = sh = 1`) and the number of spatial
+/// axes `d` it came from.
 #[derive(Debug, Clone, Copy)]
 struct Plane {
+    d: usize,
     h: usize,
     w: usize,
     kh: usize,
@@ -53,174 +56,150 @@ struct Plane {
     wo: usize,
 }
 
-/// `⌊(n − k)/s⌋ + 1`, or `None` when the window does not fit.
-fn out_len(n: usize, k: usize, s: usize) -> Option<usize> {
-    (n >= k).then(|| (n - k) / s + 1)
+impl Plane {
+    /// Geometry for the spatial extent `spatial` (1 or 2 axes, as many as `kernel`).
+    fn new(spatial: &[usize], kernel: &[usize], strides: &[usize]) -> Result<Plane> {
+        let d = kernel.len();
+        if !(1..=2).contains(&d)
+            || strides.len() != d
+            || spatial.len() != d
+            || kernel.contains(&0)
+            || strides.contains(&0)
+        {
+            return Err(Error::Internal(format!(
+                "pooling: kernel {kernel:?} and strides {strides:?} do not fit spatial shape {spatial:?}"
+            )));
+        }
+        let two = |v: &[usize]| if d == 1 { [1, v[0]] } else { [v[0], v[1]] };
+        let ([h, w], [kh, kw], [sh, sw]) = (two(spatial), two(kernel), two(strides));
+        // ⌊(n − k)/s⌋ + 1 when the window fits
+        let out = |n: usize, k: usize, s: usize| (n >= k).then(|| (n - k) / s + 1);
+        match (out(h, kh, sh), out(w, kw, sw)) {
+            (Some(ho), Some(wo)) => Ok(Plane { d, h, w, kh, kw, sh, sw, ho, wo }),
+            _ => Err(Error::Spec(format!(
+                "input of spatial shape {spatial:?} is smaller than the pooling kernel {kernel:?}"
+            ))),
+        }
+    }
+    fn n_in(&self) -> usize {
+        self.h * self.w
+    }
+    fn n_out(&self) -> usize {
+        self.ho * self.wo
+    }
+    /// `lead` followed by the output's spatial axes.
+    fn out_shape(&self, lead: &[usize]) -> Vec<usize> {
+        [lead, &[self.ho, self.wo][2 - self.d..]].concat()
+    }
+    /// Flat index in the plane of the window's top-left element for output `o`.
+    fn corner(&self, o: usize) -> usize {
+        (o / self.wo) * self.sh * self.w + (o % self.wo) * self.sw
+    }
 }
 
-/// Geometry for spatial input extent `spatial` (1 or 2 axes, as many as `kernel`).
-fn plane(spatial: &[usize], kernel: &[usize], strides: &[usize]) -> Result<Plane> {
-    let d = kernel.len();
-    if !(1..=2).contains(&d) || strides.len() != d || spatial.len() != d || kernel.contains(&0) || strides.contains(&0)
-    {
-        return Err(Error::Internal(format!(
-            "pooling: kernel {kernel:?} and strides {strides:?} do not fit spatial shape {spatial:?}"
-        )));
-    }
-    let pad1 = |v: &[usize], one: usize| if d == 1 { [one, v[0]] } else { [v[0], v[1]] };
-    let ([h, w], [kh, kw], [sh, sw]) = (pad1(spatial, 1), pad1(kernel, 1), pad1(strides, 1));
-    match (out_len(h, kh, sh), out_len(w, kw, sw)) {
-        (Some(ho), Some(wo)) => Ok(Plane { h, w, kh, kw, sh, sw, ho, wo }),
-        _ => Err(Error::Spec(format!(
-            "input of spatial shape {spatial:?} is smaller than the pooling kernel {kernel:?}"
-        ))),
-    }
-}
-
-/// Run `f(plane index, output plane)` over all planes of `out` (`out_len` each),
-/// in parallel when the work is large.
-fn for_planes<T: Scalar>(out: &mut [T], out_len: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
-    if out_len == 0 {
-        return;
-    }
-    if work >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(out_len).enumerate().for_each(|(i, o)| f(i, o));
+/// Run `f(plane index, output plane)` over all planes of `out` (`len` each), in
+/// parallel when `work` is large.
+fn for_planes<U: Send>(out: &mut [U], len: usize, work: usize, f: impl Fn(usize, &mut [U]) + Sync + Send) {
+    if len == 0 {
+    } else if work >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(len).enumerate().for_each(|(i, o)| f(i, o));
     } else {
-        out.chunks_mut(out_len).enumerate().for_each(|(i, o)| f(i, o));
+        out.chunks_mut(len).enumerate().for_each(|(i, o)| f(i, o));
     }
 }
 
-/// `(leading shape, standard-layout data)` of `x` split before its last `d` axes.
-fn split_lead<'a, 'b: 'a, T: Scalar>(
-    x: &'a ArrayViewD<'b, T>,
-    d: usize,
-) -> Result<(Vec<usize>, std::borrow::Cow<'a, [T]>)> {
+/// Leading shape (all but the last `d` axes) and standard-layout data of `x`.
+fn split<'a, 'b: 'a, T: Scalar>(x: &'a ArrayViewD<'b, T>, d: usize) -> Result<(Vec<usize>, Cow<'a, [T]>)> {
     if x.ndim() < d {
         return Err(Error::Internal(format!("pooling: rank {} below {d} spatial axes", x.ndim())));
     }
-    let lead = x.shape()[..x.ndim() - d].to_vec();
-    let data = match x.as_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(x.iter().cloned().collect()),
-    };
-    Ok((lead, data))
+    let data = x.as_slice().map(Cow::Borrowed).unwrap_or_else(|| Cow::Owned(x.iter().cloned().collect()));
+    Ok((x.shape()[..x.ndim() - d].to_vec(), data))
 }
 
-fn out_array<T: Scalar>(lead: &[usize], d: usize, p: &Plane, data: Vec<T>) -> ArrayD<T> {
-    let mut shape = lead.to_vec();
-    if d == 2 {
-        shape.push(p.ho);
-    }
-    shape.push(p.wo);
-    ArrayD::from_shape_vec(IxDyn(&shape), data).expect("pool output shape")
+/// [`split`] plus the geometry of `x`'s own spatial axes.
+fn prepare<'a, 'b: 'a, T: Scalar>(
+    x: &'a ArrayViewD<'b, T>,
+    kernel: &[usize],
+    strides: &[usize],
+) -> Result<(Vec<usize>, Cow<'a, [T]>, Plane)> {
+    let (lead, data) = split(x, kernel.len())?;
+    Ok((lead, data, Plane::new(&x.shape()[x.ndim() - kernel.len()..], kernel, strides)?))
 }
 
 /// Average pooling over the last `kernel.len()` axes of `x` (any leading axes).
 pub fn avg_pool<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
-    let d = kernel.len();
-    let (lead, xs) = split_lead(x, d)?;
-    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
-    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
+    let (lead, xs, p) = prepare(x, kernel, strides)?;
     let scale = T::one() / T::of((p.kh * p.kw) as f64);
-    let mut out = vec![T::zero(); lead.iter().product::<usize>() * n_out];
-    for_planes(&mut out, n_out, xs.len(), |q, o| {
-        let src = &xs[q * n_in..][..n_in];
-        for oy in 0..p.ho {
-            for ox in 0..p.wo {
-                let mut acc = T::zero();
-                for i in 0..p.kh {
-                    let row = &src[(oy * p.sh + i) * p.w + ox * p.sw..][..p.kw];
-                    acc += row.iter().copied().sum::<T>();
-                }
-                o[oy * p.wo + ox] = acc * scale;
-            }
+    let mut out = vec![T::zero(); lead.iter().product::<usize>() * p.n_out()];
+    for_planes(&mut out, p.n_out(), xs.len(), |q, o| {
+        let src = &xs[q * p.n_in()..][..p.n_in()];
+        for (e, y) in o.iter_mut().enumerate() {
+            let c = p.corner(e);
+            *y = (0..p.kh).map(|i| src[c + i * p.w..][..p.kw].iter().copied().sum::<T>()).sum::<T>() * scale;
         }
     });
-    Ok(out_array(&lead, d, &p, out))
+    Ok(ArrayD::from_shape_vec(IxDyn(&p.out_shape(&lead)), out).expect("pool output shape"))
 }
 
-/// VJP of [`avg_pool`]: `g` `[lead..., out spatial]` → `[lead..., in_spatial]`.
+/// VJP of [`avg_pool`] for an input of spatial shape `in_spatial`: `g`
+/// `[lead..., out spatial]` → `[lead..., in_spatial]`.
 pub fn avg_pool_vjp<T: Scalar>(
     g: &ArrayViewD<T>,
     in_spatial: &[usize],
     kernel: &[usize],
     strides: &[usize],
 ) -> Result<ArrayD<T>> {
-    let d = kernel.len();
-    let (lead, gs) = split_lead(g, d)?;
-    let p = plane(in_spatial, kernel, strides)?;
-    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
-    if g.shape()[g.ndim() - d..] != [p.ho, p.wo][2 - d..] {
+    let (lead, gs) = split(g, kernel.len())?;
+    let p = Plane::new(in_spatial, kernel, strides)?;
+    if g.shape() != p.out_shape(&lead) {
         return Err(Error::Internal(format!("avg_pool_vjp: signal {:?} does not fit input {in_spatial:?}", g.shape())));
     }
     let scale = T::one() / T::of((p.kh * p.kw) as f64);
-    let mut gx = vec![T::zero(); lead.iter().product::<usize>() * n_in];
-    for_planes(&mut gx, n_in, gs.len(), |q, dst| {
-        let src = &gs[q * n_out..][..n_out];
-        for oy in 0..p.ho {
-            for ox in 0..p.wo {
-                let v = src[oy * p.wo + ox] * scale;
-                for i in 0..p.kh {
-                    dst[(oy * p.sh + i) * p.w + ox * p.sw..][..p.kw].iter_mut().for_each(|e| *e += v);
-                }
-            }
+    let mut gx = vec![T::zero(); lead.iter().product::<usize>() * p.n_in()];
+    for_planes(&mut gx, p.n_in(), gs.len(), |q, dst| {
+        for (e, &v) in gs[q * p.n_out()..][..p.n_out()].iter().enumerate() {
+            let (c, v) = (p.corner(e), v * scale);
+            (0..p.kh).for_each(|i| dst[c + i * p.w..][..p.kw].iter_mut().for_each(|d| *d += v));
         }
     });
     Ok(ArrayD::from_shape_vec(IxDyn(&[&lead[..], in_spatial].concat()), gx).expect("vjp shape"))
 }
 
-/// Index within its plane of each window's first maximum, output-major (`[planes, out]`).
+/// Index within its plane of each window's first maximum, `[planes, out]`.
 fn argmax<T: Scalar>(xs: &[T], planes: usize, p: &Plane) -> Vec<usize> {
-    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
-    let mut idx = vec![0usize; planes * n_out];
-    let work = xs.len();
-    let run = |q: usize, o: &mut [usize]| {
-        let src = &xs[q * n_in..][..n_in];
-        for oy in 0..p.ho {
-            for ox in 0..p.wo {
-                let first = oy * p.sh * p.w + ox * p.sw;
-                let (mut best, mut at) = (src[first], first);
-                for i in 0..p.kh {
-                    for j in 0..p.kw {
-                        let e = (oy * p.sh + i) * p.w + ox * p.sw + j;
-                        // strict comparison keeps the first maximum on ties
-                        if src[e] > best {
-                            best = src[e];
-                            at = e;
-                        }
+    let mut idx = vec![0usize; planes * p.n_out()];
+    for_planes(&mut idx, p.n_out(), xs.len(), |q, o| {
+        let src = &xs[q * p.n_in()..][..p.n_in()];
+        for (e, at) in o.iter_mut().enumerate() {
+            let c = p.corner(e);
+            *at = c;
+            for i in 0..p.kh {
+                for j in c + i * p.w..c + i * p.w + p.kw {
+                    // strict comparison keeps the first maximum on ties
+                    if src[j] > src[*at] {
+                        *at = j;
                     }
                 }
-                o[oy * p.wo + ox] = at;
             }
         }
-    };
-    if n_out > 0 && work >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        idx.par_chunks_mut(n_out).enumerate().for_each(|(q, o)| run(q, o));
-    } else if n_out > 0 {
-        idx.chunks_mut(n_out).enumerate().for_each(|(q, o)| run(q, o));
-    }
+    });
     idx
 }
 
 /// For each output element of max pooling `x` (`[lead..., spatial]`), the flat index
 /// of the selected input element within its plane; layout `[lead..., out spatial]`.
 pub fn max_pool_argmax<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<Vec<usize>> {
-    let d = kernel.len();
-    let (lead, xs) = split_lead(x, d)?;
-    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
+    let (lead, xs, p) = prepare(x, kernel, strides)?;
     Ok(argmax(&xs, lead.iter().product(), &p))
 }
 
 /// Max pooling over the last `kernel.len()` axes of `x` (any leading axes).
 pub fn max_pool<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize]) -> Result<ArrayD<T>> {
-    let d = kernel.len();
-    let (lead, xs) = split_lead(x, d)?;
-    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
-    let n_in = p.h * p.w;
+    let (lead, xs, p) = prepare(x, kernel, strides)?;
     let idx = argmax(&xs, lead.iter().product(), &p);
-    let n_out = p.ho * p.wo;
-    let out = idx.iter().enumerate().map(|(e, &i)| xs[(e / n_out) * n_in + i]).collect();
-    Ok(out_array(&lead, d, &p, out))
+    let out = idx.iter().enumerate().map(|(e, &i)| xs[(e / p.n_out()) * p.n_in() + i]).collect();
+    Ok(ArrayD::from_shape_vec(IxDyn(&p.out_shape(&lead)), out).expect("pool output shape"))
 }
 
 /// Route a signal through max pooling of the traced input `x` (`[lead..., spatial]`):
@@ -232,30 +211,24 @@ pub fn max_pool_vjp<T: Scalar>(
     kernel: &[usize],
     strides: &[usize],
 ) -> Result<ArrayD<T>> {
-    let d = kernel.len();
-    let (lead, xs) = split_lead(x, d)?;
-    let p = plane(&x.shape()[x.ndim() - d..], kernel, strides)?;
-    let (n_in, n_out) = (p.h * p.w, p.ho * p.wo);
-    let planes_x: usize = lead.iter().product();
-    let extra = g.ndim().checked_sub(x.ndim()).map(|e| &g.shape()[..e]);
-    let tail_ok = g.shape()[g.ndim().saturating_sub(x.ndim())..] == [&lead[..], &[p.ho, p.wo][2 - d..]].concat()[..];
-    let Some(extra) = extra.filter(|_| tail_ok) else {
+    let (lead, xs, p) = prepare(x, kernel, strides)?;
+    let n_extra = g.ndim().saturating_sub(x.ndim());
+    if g.ndim() < x.ndim() || g.shape()[n_extra..] != p.out_shape(&lead)[..] {
         return Err(Error::Internal(format!(
             "max_pool_vjp: signal {:?} does not fit input {:?}",
             g.shape(),
             x.shape()
         )));
-    };
+    }
+    let planes_x: usize = lead.iter().product();
     let idx = argmax(&xs, planes_x, &p);
-    let (_, gs) = split_lead(g, d)?;
-    let mut gx = vec![T::zero(); extra.iter().product::<usize>() * planes_x * n_in];
-    for_planes(&mut gx, n_in, gs.len(), |q, dst| {
-        let (src, at) = (&gs[q * n_out..][..n_out], &idx[(q % planes_x.max(1)) * n_out..][..n_out]);
-        for (&v, &i) in src.iter().zip(at) {
-            dst[i] += v;
-        }
+    let (_, gs) = split(g, kernel.len())?;
+    let mut gx = vec![T::zero(); gs.len() / p.n_out().max(1) * p.n_in()];
+    for_planes(&mut gx, p.n_in(), gs.len(), |q, dst| {
+        let at = &idx[(q % planes_x) * p.n_out()..][..p.n_out()];
+        gs[q * p.n_out()..][..p.n_out()].iter().zip(at).for_each(|(&v, &i)| dst[i] += v);
     });
-    Ok(ArrayD::from_shape_vec(IxDyn(&[extra, x.shape()].concat()), gx).expect("vjp shape"))
+    Ok(ArrayD::from_shape_vec(IxDyn(&[&g.shape()[..n_extra], x.shape()].concat()), gx).expect("vjp shape"))
 }
 
 impl Pool {
@@ -320,10 +293,10 @@ impl<T: Scalar> Layer<T> for Pool {
             let what = if d == 1 { "(C, L)" } else { "(C, H, W)" };
             return Err(Error::Spec(format!("{d}D pooling needs an input of shape {what}, got {}", fmt_shape(shape))));
         }
-        let p = plane(&shape[1..], &self.kernel, &self.strides).map_err(|_| {
+        let p = Plane::new(&shape[1..], &self.kernel, &self.strides).map_err(|_| {
             Error::Spec(format!("input {} is smaller than the pooling kernel {:?}", fmt_shape(shape), self.kernel))
         })?;
-        Ok(if d == 1 { vec![shape[0], p.wo] } else { vec![shape[0], p.ho, p.wo] })
+        Ok(p.out_shape(&shape[..1]))
     }
 
     fn forward(&self, inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> {
