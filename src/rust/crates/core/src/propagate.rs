@@ -12,16 +12,18 @@ use ndarray::{ArrayD, ArrayViewD};
 
 /// How a node turns its upper signal into signals for its inputs.
 pub trait Rule<T: Scalar>: Send + Sync {
-    /// `inputs`/`output` are the traced forward values `[B, ...]`; `upper` is
-    /// `[S, B, out...]`; returns one `[S, B, in...]` per input.
-    fn backward(&self, node: &Node<T>, inputs: &[ArrayViewD<T>], output: &ArrayViewD<T>, upper: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>>;
+    /// `id` is the node's id in the graph (rules that need more context, such as a
+    /// reference trace, hold it themselves and look it up by id); `inputs`/`output`
+    /// are the traced forward values `[B, ...]`; `upper` is `[S, B, out...]`.
+    /// Returns one `[S, B, in...]` per input.
+    fn backward(&self, id: usize, node: &Node<T>, inputs: &[ArrayViewD<T>], output: &ArrayViewD<T>, upper: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>>;
 }
 
 /// The plain gradient: every node's vector-Jacobian product.
 pub struct GradientRule;
 
 impl<T: Scalar> Rule<T> for GradientRule {
-    fn backward(&self, node: &Node<T>, inputs: &[ArrayViewD<T>], output: &ArrayViewD<T>, upper: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
+    fn backward(&self, _id: usize, node: &Node<T>, inputs: &[ArrayViewD<T>], output: &ArrayViewD<T>, upper: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
         node.op.vjp(inputs, output, upper)
     }
 }
@@ -52,7 +54,7 @@ pub fn backward<'r, T: Scalar>(
         let node = &graph.nodes[id];
         let ins = graph.node_inputs(id, inputs, trace);
         let lower = rule_for(id)
-            .backward(node, &ins, &trace.values[id].view(), &upper.view())
+            .backward(id, node, &ins, &trace.values[id].view(), &upper.view())
             .map_err(|e| e.in_layer(node.layer_index, node.type_name))?;
         for (src, sig) in node.inputs.iter().zip(lower) {
             match *src {
