@@ -78,7 +78,14 @@ fn run_method(model: &Model, spec_json: &str, data: Robj, x_ref: Robj, data_ref:
                 .collect::<RResult<Vec<Robj>>>()?;
             result.push(List::from_values(leaves));
         }
-        let pred = res.pred.iter().map(|p| view_to_r(&p.view())).collect::<RResult<Vec<Robj>>>()?;
+        let pred = res
+            .pred
+            .iter()
+            .map(|p| match p {
+                Some(p) => view_to_r(&p.view()),
+                None => Ok(Robj::from(())),
+            })
+            .collect::<RResult<Vec<Robj>>>()?;
         let goal = res
             .goal
             .iter()

@@ -467,7 +467,9 @@ fn stack_results(parts: &[MethodResult<f64>]) -> MethodResult<f64> {
             (*k, inputs)
         })
         .collect();
-    let pred = (0..parts[0].pred.len()).map(|o| stack(&parts.iter().map(|p| p.pred[o].clone()).collect::<Vec<_>>(), 0)).collect();
+    let pred = (0..parts[0].pred.len())
+        .map(|o| parts[0].pred[o].as_ref().map(|_| stack(&parts.iter().map(|p| p.pred[o].clone().unwrap()).collect::<Vec<_>>(), 0)))
+        .collect();
     let goal = (0..parts[0].goal.len())
         .map(|o| parts[0].goal[o].as_ref().map(|_| stack(&parts.iter().map(|p| p.goal[o].clone().unwrap()).collect::<Vec<_>>(), 0)))
         .collect();

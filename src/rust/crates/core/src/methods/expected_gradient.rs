@@ -48,5 +48,5 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, n: usize, ref_ind
     let (pred, z) = outputs(ctx, &inputs.data)?;
     let (_, z_ref) = outputs(ctx, refs)?;
     let goal = z.iter().zip(&z_ref).map(|(a, r)| Some(a - &mean_rows(r))).collect();
-    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred, goal })
+    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal })
 }

@@ -29,5 +29,5 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool
     let b = inputs.data[0].shape()[0];
     let grads = mean_gradients(ctx, b, &AtData { data: &inputs.data, times_input })?;
     let (pred, z) = outputs(ctx, &inputs.data)?;
-    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred, goal: z.into_iter().map(Some).collect() })
+    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal: z.into_iter().map(Some).collect() })
 }

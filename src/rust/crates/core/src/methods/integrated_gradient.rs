@@ -44,5 +44,5 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool
     let (pred, z) = outputs(ctx, &inputs.data)?;
     let (_, z_ref) = outputs(ctx, x_ref)?;
     let goal = z.iter().zip(&z_ref).map(|(a, r)| Some(a - r)).collect();
-    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred, goal })
+    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal })
 }

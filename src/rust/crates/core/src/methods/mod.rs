@@ -78,8 +78,9 @@ pub struct MethodResult<T: Scalar> {
     /// and, per model input, `[S_k, B, in...]` or `None` where the input is not
     /// connected to that output.
     pub result: Vec<(usize, Vec<Option<ArrayD<T>>>)>,
-    /// Activated model outputs at the selected nodes, `[B, S_k]` per output.
-    pub pred: Vec<ArrayD<T>>,
+    /// Activated model outputs at the selected nodes, `[B, S_k]` per output (`None`
+    /// for methods without a forward pass, e.g. global connection weights).
+    pub pred: Vec<Option<ArrayD<T>>>,
     /// What the attributions should sum to, `[B, S_k]` per output (if defined).
     pub goal: Vec<Option<ArrayD<T>>>,
 }

@@ -56,5 +56,5 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool
     let plan = Noisy { data: &inputs.data, sigma, n, seed, times_input };
     let grads = mean_gradients(ctx, b, &plan)?;
     let (pred, z) = outputs(ctx, &inputs.data)?;
-    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred, goal: z.into_iter().map(Some).collect() })
+    Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal: z.into_iter().map(Some).collect() })
 }
