@@ -603,6 +603,7 @@ fn float_and_double_agree() {
                 }
             }
             for (a, b) in r32.pred.iter().zip(&r64.pred) {
+                let (a, b) = (a.as_ref().expect("pred"), b.as_ref().expect("pred"));
                 assert_rel_to_max(&a.mapv(f64::from), b, F32_VS_F64, "pred");
             }
         }
