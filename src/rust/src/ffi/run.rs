@@ -52,6 +52,11 @@ fn compute<T: Scalar>(
     })
 }
 
+/// An optional converted value, `NULL` when absent.
+fn or_null(x: Option<RResult<Robj>>) -> RResult<Robj> {
+    x.unwrap_or_else(|| Ok(Robj::from(())))
+}
+
 /// Run an attribution method.
 /// @noRd
 #[extendr]
@@ -69,31 +74,13 @@ fn run_method(model: &Model, spec_json: &str, data: Robj, x_ref: Robj, data_ref:
         let mut index = Vec::new();
         for (k, per_input) in &res.result {
             index.push(*k as i32 + 1);
-            let leaves = per_input
-                .iter()
-                .map(|a| match a {
-                    Some(a) => attribution_to_r(a, cl),
-                    None => Ok(Robj::from(())),
-                })
-                .collect::<RResult<Vec<Robj>>>()?;
+            let leaves = per_input.iter().map(|a| or_null(a.as_ref().map(|a| attribution_to_r(a, cl)))).collect::<RResult<Vec<Robj>>>()?;
             result.push(List::from_values(leaves));
         }
-        let pred = res
-            .pred
-            .iter()
-            .map(|p| match p {
-                Some(p) => view_to_r(&p.view()),
-                None => Ok(Robj::from(())),
-            })
-            .collect::<RResult<Vec<Robj>>>()?;
-        let goal = res
-            .goal
-            .iter()
-            .map(|p| match p {
-                Some(p) => view_to_r(&p.view()),
-                None => Ok(Robj::from(())),
-            })
-            .collect::<RResult<Vec<Robj>>>()?;
+        let matrices = |v: &[Option<ndarray::ArrayD<T>>]| -> RResult<Vec<Robj>> {
+            v.iter().map(|p| or_null(p.as_ref().map(|p| view_to_r(&p.view())))).collect()
+        };
+        let (pred, goal) = (matrices(&res.pred)?, matrices(&res.goal)?);
         Ok(list!(
             result = List::from_values(result),
             output_index = index,

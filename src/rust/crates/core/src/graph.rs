@@ -230,9 +230,6 @@ impl<T: Scalar> Graph<T> {
                 )));
             }
         }
-        // A stand-alone activation output whose input is a model input has no
-        // pre-activation node; it then keeps its own output.
-        let preactivations = preactivations.into_iter().zip(&outputs).map(|(p, &o)| if p == usize::MAX { o } else { p }).collect();
         Ok(Graph { nodes, input_shapes: spec.input_dim.clone(), outputs, preactivations, layer_output })
     }
 

@@ -58,6 +58,30 @@ pub struct ActivationArgs {
     pub alpha: Option<f64>,
 }
 
+/// Convolution hyper-parameters (Conv1D and Conv2D).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ConvSpec {
+    #[serde(deserialize_with = "one")]
+    pub activation_name: String,
+    #[serde(default)]
+    pub activation_args: ActivationArgs,
+    #[serde(default, deserialize_with = "opt_many")]
+    pub stride: Option<Vec<usize>>,
+    #[serde(default, deserialize_with = "opt_many")]
+    pub dilation: Option<Vec<usize>>,
+    #[serde(default, deserialize_with = "opt_many")]
+    pub padding: Option<Vec<usize>>,
+}
+
+/// Pooling hyper-parameters (max and average, 1D and 2D).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PoolSpec {
+    #[serde(deserialize_with = "many")]
+    pub kernel_size: Vec<usize>,
+    #[serde(default, deserialize_with = "opt_many")]
+    pub strides: Option<Vec<usize>>,
+}
+
 /// Type-specific layer parameters; the `type` strings are innsight's.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "type")]
@@ -68,54 +92,12 @@ pub enum OpSpec {
         #[serde(default)]
         activation_args: ActivationArgs,
     },
-    Conv1D {
-        #[serde(deserialize_with = "one")]
-        activation_name: String,
-        #[serde(default)]
-        activation_args: ActivationArgs,
-        #[serde(default, deserialize_with = "opt_many")]
-        stride: Option<Vec<usize>>,
-        #[serde(default, deserialize_with = "opt_many")]
-        dilation: Option<Vec<usize>>,
-        #[serde(default, deserialize_with = "opt_many")]
-        padding: Option<Vec<usize>>,
-    },
-    Conv2D {
-        #[serde(deserialize_with = "one")]
-        activation_name: String,
-        #[serde(default)]
-        activation_args: ActivationArgs,
-        #[serde(default, deserialize_with = "opt_many")]
-        stride: Option<Vec<usize>>,
-        #[serde(default, deserialize_with = "opt_many")]
-        dilation: Option<Vec<usize>>,
-        #[serde(default, deserialize_with = "opt_many")]
-        padding: Option<Vec<usize>>,
-    },
-    MaxPooling1D {
-        #[serde(deserialize_with = "many")]
-        kernel_size: Vec<usize>,
-        #[serde(default, deserialize_with = "opt_many")]
-        strides: Option<Vec<usize>>,
-    },
-    MaxPooling2D {
-        #[serde(deserialize_with = "many")]
-        kernel_size: Vec<usize>,
-        #[serde(default, deserialize_with = "opt_many")]
-        strides: Option<Vec<usize>>,
-    },
-    AveragePooling1D {
-        #[serde(deserialize_with = "many")]
-        kernel_size: Vec<usize>,
-        #[serde(default, deserialize_with = "opt_many")]
-        strides: Option<Vec<usize>>,
-    },
-    AveragePooling2D {
-        #[serde(deserialize_with = "many")]
-        kernel_size: Vec<usize>,
-        #[serde(default, deserialize_with = "opt_many")]
-        strides: Option<Vec<usize>>,
-    },
+    Conv1D(ConvSpec),
+    Conv2D(ConvSpec),
+    MaxPooling1D(PoolSpec),
+    MaxPooling2D(PoolSpec),
+    AveragePooling1D(PoolSpec),
+    AveragePooling2D(PoolSpec),
     GlobalPooling {
         #[serde(deserialize_with = "one")]
         method: String,
@@ -163,12 +145,12 @@ impl OpSpec {
     pub fn type_name(&self) -> &'static str {
         match self {
             OpSpec::Dense { .. } => "Dense",
-            OpSpec::Conv1D { .. } => "Conv1D",
-            OpSpec::Conv2D { .. } => "Conv2D",
-            OpSpec::MaxPooling1D { .. } => "MaxPooling1D",
-            OpSpec::MaxPooling2D { .. } => "MaxPooling2D",
-            OpSpec::AveragePooling1D { .. } => "AveragePooling1D",
-            OpSpec::AveragePooling2D { .. } => "AveragePooling2D",
+            OpSpec::Conv1D(_) => "Conv1D",
+            OpSpec::Conv2D(_) => "Conv2D",
+            OpSpec::MaxPooling1D(_) => "MaxPooling1D",
+            OpSpec::MaxPooling2D(_) => "MaxPooling2D",
+            OpSpec::AveragePooling1D(_) => "AveragePooling1D",
+            OpSpec::AveragePooling2D(_) => "AveragePooling2D",
             OpSpec::GlobalPooling { .. } => "GlobalPooling",
             OpSpec::BatchNorm { .. } => "BatchNorm",
             OpSpec::Flatten { .. } => "Flatten",

@@ -107,6 +107,12 @@ pub trait Layer<T: Scalar>: Send + Sync {
     fn as_linear(&self) -> Option<&dyn Linear<T>> {
         None
     }
+
+    /// The window `(kernel, strides)` over the spatial axes, for max and average
+    /// pooling layers (DeepLift pools the input difference with a max layer's window).
+    fn pool_window(&self) -> Option<(&[usize], &[usize])> {
+        None
+    }
 }
 
 /// How a rule modifies a linear layer's weights (zennit's parameter modifiers).
@@ -172,38 +178,20 @@ pub fn build<T: Scalar>(index: usize, op: &OpSpec, w: &Weights) -> Result<Built<
             Box::new(dense::Dense::new(take(w, index, "weight")?, take_opt(w, index, "bias"))?),
             Activation::from_name(activation_name, activation_args)?,
         ),
-        OpSpec::Conv1D { activation_name, activation_args, stride, dilation, padding } => built(
-            Box::new(conv::Conv::new_1d(
-                take(w, index, "weight")?,
-                take_opt(w, index, "bias"),
-                stride.as_deref(),
-                dilation.as_deref(),
-                padding.as_deref(),
-            )?),
-            Activation::from_name(activation_name, activation_args)?,
-        ),
-        OpSpec::Conv2D { activation_name, activation_args, stride, dilation, padding } => built(
-            Box::new(conv::Conv::new_2d(
-                take(w, index, "weight")?,
-                take_opt(w, index, "bias"),
-                stride.as_deref(),
-                dilation.as_deref(),
-                padding.as_deref(),
-            )?),
-            Activation::from_name(activation_name, activation_args)?,
-        ),
-        OpSpec::MaxPooling1D { kernel_size, strides } => {
-            built(Box::new(pool::Pool::new(PoolKind::Max, 1, kernel_size, strides.as_deref())?), linear)
+        OpSpec::Conv1D(c) | OpSpec::Conv2D(c) => {
+            let (w, b) = (take(w, index, "weight")?, take_opt(w, index, "bias"));
+            let (s, d, p) = (c.stride.as_deref(), c.dilation.as_deref(), c.padding.as_deref());
+            let conv = if matches!(op, OpSpec::Conv1D(_)) {
+                conv::Conv::new_1d(w, b, s, d, p)?
+            } else {
+                conv::Conv::new_2d(w, b, s, d, p)?
+            };
+            built(Box::new(conv), Activation::from_name(&c.activation_name, &c.activation_args)?)
         }
-        OpSpec::MaxPooling2D { kernel_size, strides } => {
-            built(Box::new(pool::Pool::new(PoolKind::Max, 2, kernel_size, strides.as_deref())?), linear)
-        }
-        OpSpec::AveragePooling1D { kernel_size, strides } => {
-            built(Box::new(pool::Pool::new(PoolKind::Avg, 1, kernel_size, strides.as_deref())?), linear)
-        }
-        OpSpec::AveragePooling2D { kernel_size, strides } => {
-            built(Box::new(pool::Pool::new(PoolKind::Avg, 2, kernel_size, strides.as_deref())?), linear)
-        }
+        OpSpec::MaxPooling1D(p) => built(Box::new(pool::Pool::new(PoolKind::Max, 1, &p.kernel_size, p.strides.as_deref())?), linear),
+        OpSpec::MaxPooling2D(p) => built(Box::new(pool::Pool::new(PoolKind::Max, 2, &p.kernel_size, p.strides.as_deref())?), linear),
+        OpSpec::AveragePooling1D(p) => built(Box::new(pool::Pool::new(PoolKind::Avg, 1, &p.kernel_size, p.strides.as_deref())?), linear),
+        OpSpec::AveragePooling2D(p) => built(Box::new(pool::Pool::new(PoolKind::Avg, 2, &p.kernel_size, p.strides.as_deref())?), linear),
         OpSpec::GlobalPooling { method } => built(Box::new(global_pool::GlobalPool::new(method)?), linear),
         OpSpec::BatchNorm { num_features, eps } => built(
             Box::new(batch_norm::BatchNorm::new(
