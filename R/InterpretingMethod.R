@@ -2,16 +2,17 @@
 #'
 #' @description
 #' Shared fields, argument checks and result access of every model-specific method
-#' ([`Gradient`], [`SmoothGrad`], [`IntegratedGradient`], [`ExpectedGradient`]).
+#' ([`Gradient`], [`SmoothGrad`], [`IntegratedGradient`], [`ExpectedGradient`],
+#' [`LRP`], [`DeepLift`], [`DeepSHAP`], [`ConnectionWeights`]).
 #' A method computes its result when it is created, in one call into the Rust core.
 #'
 #' @field data List of the data arrays (one per input layer, batch axis first, in
-#'   the layout given by `channels_first`).
+#'   the layout given by `channels_first`); `NULL` for global [`ConnectionWeights`].
 #' @field converter The [`Converter`] of the model.
 #' @field channels_first Whether the data have the channel axis first.
 #' @field dtype Precision of the computation (`"float"` or `"double"`).
 #' @field ignore_last_act Whether the output layers' last activation is ignored.
-#' @field winner_takes_all Max-pooling treatment (used by LRP and DeepLift).
+#' @field winner_takes_all Max-pooling treatment (used by LRP, DeepLift and DeepSHAP).
 #' @field verbose Whether progress messages are shown.
 #' @field output_idx List (per output layer) of the explained output indices.
 #' @field output_label List (per output layer) of the explained output labels.
@@ -19,7 +20,8 @@
 #'   arrays `(batch, input shape, explained outputs)`; `NULL` where an input is not
 #'   connected to an output.
 #' @field preds List (per output layer) of the model's predictions
-#'   `(batch, explained outputs)`.
+#'   `(batch, explained outputs)`; `NULL` entries where a method has no forward pass
+#'   (global [`ConnectionWeights`]).
 #' @field decomp_goal List (per output layer) of the values the attributions should
 #'   sum to, or `NULL` entries where a method has none.
 #' @keywords internal
@@ -100,9 +102,10 @@ InterpretingMethod <- R6::R6Class("InterpretingMethod",
       self$result <- res$result
       self$preds <- rep(list(NULL), K)
       self$decomp_goal <- rep(list(NULL), K)
+      # `[<-` with list(): a NULL entry (no prediction or goal) must not drop the slot
       for (r in seq_along(res$output_index)) {
         k <- res$output_index[[r]]
-        self$preds[[k]] <- res$pred[[r]]
+        self$preds[k] <- list(res$pred[[r]])
         self$decomp_goal[k] <- list(res$goal[[r]])
       }
       invisible(self)

@@ -26,6 +26,13 @@ result_arrays <- function(m) {
   if (length(per_out) == 1) per_out[[1]] else stats::setNames(per_out, paste0("Output_", layers))
 }
 
+# Number of instances in the result: from the result arrays (global
+# ConnectionWeights has one row and no data), else from the data.
+result_batch_size <- function(m) {
+  for (per_out in m$result) for (a in per_out) if (!is.null(a)) return(dim(a)[1])
+  if (length(m$data) > 0) dim(m$data[[1]])[1] else 1L
+}
+
 # Move the channel axis of a caller-layout array (B, ..., C, S) to position 2.
 to_channels_first <- function(a, rank, channels_first) {
   if (channels_first || rank < 2) return(a)
@@ -36,9 +43,8 @@ result_block <- function(m, r, k, j) {
   shape <- m$converter$input_dim[[j]]
   rank <- length(shape)
   names <- m$converter$input_names[[j]]
-  B <- dim(m$data[[1]])[1] %||% 1L
+  B <- result_batch_size(m)
   a <- m$result[[r]][[j]]
-  if (!is.null(a)) B <- dim(a)[1]
   S <- length(m$output_idx[[k]])
   n_feat <- prod(shape)
   n <- B * n_feat * S

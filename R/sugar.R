@@ -2,12 +2,15 @@
 #'
 #' One-line helpers that forward to `$new()` of the corresponding class:
 #' `convert()` to [`Converter`], `run_grad()` to [`Gradient`], `run_smoothgrad()`
-#' to [`SmoothGrad`], `run_intgrad()` to [`IntegratedGradient`] and
-#' `run_expgrad()` to [`ExpectedGradient`].
+#' to [`SmoothGrad`], `run_intgrad()` to [`IntegratedGradient`],
+#' `run_expgrad()` to [`ExpectedGradient`], `run_lrp()` to [`LRP`],
+#' `run_deeplift()` to [`DeepLift`], `run_deepshap()` to [`DeepSHAP`] and
+#' `run_cw()` to [`ConnectionWeights`].
 #'
 #' @param model A model (see [`Converter`]).
 #' @param converter A [`Converter`].
-#' @param data The data to explain (see the method classes).
+#' @param data The data to explain (see the method classes; optional for
+#'   `run_cw()`).
 #' @param ... Further arguments of the class's `$new()`.
 #' @return The new object.
 #' @examples
@@ -18,6 +21,10 @@
 #' x <- matrix(c(1, 2, 3, 4), 2)
 #' run_grad(conv, x)
 #' run_intgrad(conv, x, n = 10)
+#' run_lrp(conv, x, rule_name = "epsilon")
+#' run_deeplift(conv, x)
+#' run_deepshap(conv, x, data_ref = matrix(rnorm(20), 10, 2))
+#' run_cw(conv)
 #' @name innsight_sugar
 NULL
 
@@ -40,3 +47,19 @@ run_intgrad <- function(converter, data, ...) IntegratedGradient$new(converter, 
 #' @rdname innsight_sugar
 #' @export
 run_expgrad <- function(converter, data, ...) ExpectedGradient$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_lrp <- function(converter, data, ...) LRP$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_deeplift <- function(converter, data, ...) DeepLift$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_deepshap <- function(converter, data, ...) DeepSHAP$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_cw <- function(converter, data = NULL, ...) ConnectionWeights$new(converter, data, ...)

@@ -103,6 +103,39 @@ make_conv2d_model <- function(seed = 4) {
   list(input_dim = c(3, 8, 8), input_nodes = 1, output_nodes = 6, layers = layers)
 }
 
+# Dense 4 -> 5 (tanh) -> BatchNorm(5) -> Dense 5 -> 3 (softmax). With `centred = TRUE`
+# the running mean and beta are zero, so the BatchNorm layer is a pure scaling.
+make_bn_model <- function(seed = 5, centred = FALSE) {
+  with_seed(seed, {
+    bn <- list(type = "BatchNorm", num_features = 5, eps = 1e-5,
+               gamma = stats::runif(5, 0.5, 1.5),
+               beta = if (centred) rep(0, 5) else stats::rnorm(5, sd = 0.3),
+               run_mean = if (centred) rep(0, 5) else stats::rnorm(5, sd = 0.3),
+               run_var = stats::runif(5, 0.5, 2), input_layers = 1, output_layers = 3)
+    layers <- list(
+      dense_layer(rand_w(5, 4), stats::rnorm(5, sd = 0.3), "tanh", 0, 2),
+      bn,
+      dense_layer(rand_w(3, 5), stats::rnorm(3, sd = 0.3), "softmax", 2, -1)
+    )
+  })
+  list(input_dim = 4, input_nodes = 1, output_nodes = 3, layers = layers)
+}
+
+# The same model with all biases set to zero (LRP conserves relevance without them).
+without_bias <- function(m) {
+  m$layers <- lapply(m$layers, function(l) {
+    if (!is.null(l$bias)) l$bias <- l$bias * 0
+    l
+  })
+  m
+}
+
+# Sum of a result array (B, in-shape, S) over the input axes: a (B, S) matrix.
+sum_over_inputs <- function(a) {
+  r <- length(dim(a))
+  unname(apply(a, c(1, r), sum))
+}
+
 # ---- Plain-R reference forward passes (one instance, channels first) --------------
 
 act_fun <- function(name) {

@@ -8,7 +8,8 @@
 //! the `[S, B, C, ...]` signal) and LRP rules that treat BatchNorm as an affine layer
 //! all need exactly these two vectors and nothing else.
 
-use super::{expect_inputs, Layer, LayerKind};
+use super::dense::{modify_bias, modify_weight};
+use super::{expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, Shape};
@@ -138,12 +139,36 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         }
         Ok(vec![g])
     }
+
+    fn as_linear(&self) -> Option<&dyn Linear<T>> {
+        Some(self)
+    }
+}
+
+/// The per-channel affine map as a (diagonal) linear layer: weight `scale`, bias `shift`.
+impl<T: Scalar> Linear<T> for BatchNorm<T> {
+    fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, b: BiasMod) -> Result<ArrayD<T>> {
+        let mut y = x.as_standard_layout().into_owned();
+        for (c, mut lane) in y.axis_iter_mut(Axis(1)).enumerate() {
+            let (s, t) = (modify_weight(&self.scale[c], w), modify_bias(&self.shift[c], b));
+            lane.mapv_inplace(|v| v * s + t);
+        }
+        Ok(y)
+    }
+
+    fn vjp_mod(&self, g: &ArrayViewD<T>, _in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
+        let mut g = g.as_standard_layout().into_owned();
+        for (c, mut lane) in g.axis_iter_mut(Axis(2)).enumerate() {
+            lane *= modify_weight(&self.scale[c], w);
+        }
+        Ok(g)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::testutil::{check_vjp, randn};
+    use crate::layers::testutil::{check_linear, check_vjp, randn};
     use crate::rng::Rng;
     use ndarray::IxDyn;
 
@@ -224,5 +249,15 @@ mod tests {
         assert!(bn.output_shape(&[vec![3, 2, 2, 2]]).is_err());
         assert!(bn.output_shape(&[vec![]]).is_err());
         assert!(bn.output_shape(&[vec![3], vec![3]]).is_err());
+    }
+
+    #[test]
+    fn linear_capability_is_the_diagonal_affine_map() {
+        let mut rng = Rng::new(15);
+        for (k, shape) in [vec![3], vec![3, 4], vec![3, 2, 3]].into_iter().enumerate() {
+            let [gamma, beta, mean, var] = params(3, &mut rng);
+            let bn = BatchNorm::<f64>::new(3, 1e-5, gamma, Some(beta), mean, var).unwrap();
+            check_linear(&bn, &shape, 200 + k as u64);
+        }
     }
 }

@@ -18,8 +18,9 @@
 //! for 1×1 kernels with stride 1 and no padding) live in [`super::im2col`]; this file
 //! holds the layer: argument checks, shapes and the innsight padding conventions.
 
+use super::dense::{modify_bias, modify_weight};
 use super::im2col::{conv_forward, conv_vjp, default_budget, Geom};
-use super::{cast, expect_inputs, Layer, LayerKind};
+use super::{cast, expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, merge_leading, reshape, Shape};
@@ -285,12 +286,42 @@ impl<T: Scalar> Layer<T> for Conv<T> {
         let gi = self.vjp_with(&merge_leading(&gv, 2)?, in_shape, &self.weight.view())?;
         Ok(vec![reshape(gi, &[&[sn, b][..], in_shape].concat())?])
     }
+
+    fn as_linear(&self) -> Option<&dyn Linear<T>> {
+        Some(self)
+    }
+}
+
+impl<T: Scalar> Conv<T> {
+    /// The weight matrix with a modifier applied (`Ones` keeps the kernel's shape, so
+    /// padded positions still contribute nothing).
+    fn weight_mod(&self, m: WeightMod) -> std::borrow::Cow<'_, Array2<T>> {
+        match m {
+            WeightMod::Identity => std::borrow::Cow::Borrowed(&self.weight),
+            m => std::borrow::Cow::Owned(self.weight.map(|w| modify_weight(w, m))),
+        }
+    }
+}
+
+impl<T: Scalar> Linear<T> for Conv<T> {
+    fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, b: BiasMod) -> Result<ArrayD<T>> {
+        let bias = self.bias.map(|v| modify_bias(v, b));
+        self.forward_with(x, &self.weight_mod(w).view(), Some(&bias.view()))
+    }
+
+    fn vjp_mod(&self, g: &ArrayViewD<T>, in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
+        let (sn, b) = (g.shape()[0], g.shape()[1]);
+        let gs = g.as_standard_layout();
+        let gv = gs.view();
+        let gi = self.vjp_with(&merge_leading(&gv, 2)?, in_shape, &self.weight_mod(w).view())?;
+        reshape(gi, &[&[sn, b][..], in_shape].concat())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::testutil::{check_vjp, randn};
+    use crate::layers::testutil::{check_linear, check_vjp, randn};
     use crate::rng::Rng;
     use ndarray::IxDyn;
 
@@ -501,5 +532,25 @@ mod tests {
                 bw * 1e3
             );
         }
+    }
+
+    /// The Linear capability against forward/VJP and the probed matrix form, including
+    /// a strided layer whose last input row is never read (the VJP must zero-fill it).
+    #[test]
+    fn linear_capability_matches_forward_vjp_and_matrix_form() {
+        let mut rng = Rng::new(41);
+        let c2 = Conv::<f64>::new_2d(
+            randn(&[3, 2, 3, 2], &mut rng),
+            Some(randn(&[3], &mut rng)),
+            Some(&[2, 1]),
+            Some(&[1, 2]),
+            Some(&[1, 0, 0, 0]),
+        )
+        .unwrap();
+        assert_eq!(c2.output_shape(&[vec![2, 8, 5]]).unwrap(), vec![3, 3, 4]);
+        check_linear(&c2, &[2, 8, 5], 1);
+        let c1 = Conv::<f64>::new_1d(randn(&[2, 3, 3], &mut rng), Some(randn(&[2], &mut rng)), Some(&[2]), None, Some(&[1]))
+            .unwrap();
+        check_linear(&c1, &[3, 8], 2);
     }
 }

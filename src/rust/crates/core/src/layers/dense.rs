@@ -56,6 +56,7 @@ pub fn modify_weight<T: Scalar>(w: &T, m: WeightMod) -> T {
         WeightMod::Positive => w.max(T::zero()),
         WeightMod::Negative => w.min(T::zero()),
         WeightMod::Gamma(g) => *w + T::of(g) * w.max(T::zero()),
+        WeightMod::GammaNegative(g) => *w + T::of(g) * w.min(T::zero()),
         WeightMod::Square => *w * *w,
         WeightMod::Ones => T::one(),
     }
@@ -68,6 +69,9 @@ pub fn modify_bias<T: Scalar>(b: &T, m: BiasMod) -> T {
         BiasMod::Zero => T::zero(),
         BiasMod::Positive => b.max(T::zero()),
         BiasMod::Negative => b.min(T::zero()),
+        BiasMod::Gamma(g) => *b + T::of(g) * b.max(T::zero()),
+        BiasMod::GammaNegative(g) => *b + T::of(g) * b.min(T::zero()),
+        BiasMod::Square => *b * *b,
     }
 }
 
@@ -89,7 +93,7 @@ impl<T: Scalar> Linear<T> for Dense<T> {
         Ok(y.into_dyn())
     }
 
-    fn vjp_mod(&self, grad: &ArrayViewD<T>, w: WeightMod) -> Result<ArrayD<T>> {
+    fn vjp_mod(&self, grad: &ArrayViewD<T>, _in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
         let (s, b) = (grad.shape()[0], grad.shape()[1]);
         let g = grad.as_standard_layout();
         let gv = g.view();
@@ -121,7 +125,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     }
 
     fn vjp(&self, _inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
-        Ok(vec![self.vjp_mod(grad, WeightMod::Identity)?])
+        Ok(vec![self.vjp_mod(grad, &[], WeightMod::Identity)?])
     }
 
     fn as_linear(&self) -> Option<&dyn Linear<T>> {
@@ -132,7 +136,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::testutil::{check_vjp, randn};
+    use crate::layers::testutil::{check_linear, check_vjp, randn};
     use crate::rng::Rng;
 
     #[test]
@@ -159,5 +163,12 @@ mod tests {
         let layer = Dense::<f64>::new(randn(&[4, 6], &mut rng), None).unwrap();
         assert!(layer.output_shape(&[vec![5]]).is_err());
         assert!(layer.output_shape(&[vec![2, 3]]).is_err());
+    }
+
+    #[test]
+    fn linear_capability_matches_forward_vjp_and_matrix_form() {
+        let mut rng = Rng::new(3);
+        let layer = Dense::<f64>::new(randn(&[4, 6], &mut rng), Some(randn(&[4], &mut rng))).unwrap();
+        check_linear(&layer, &[6], 4);
     }
 }

@@ -126,6 +126,8 @@ pub enum WeightMod {
     Negative,
     /// `W + γ W⁺`
     Gamma(f64),
+    /// `W + γ W⁻`
+    GammaNegative(f64),
     /// `W ⊙ W`
     Square,
     /// all ones (same sparsity pattern as the layer, e.g. a conv kernel of ones)
@@ -139,6 +141,12 @@ pub enum BiasMod {
     Zero,
     Positive,
     Negative,
+    /// `b + γ b⁺`
+    Gamma(f64),
+    /// `b + γ b⁻`
+    GammaNegative(f64),
+    /// `b ⊙ b`
+    Square,
 }
 
 /// Layers affine in their single input (Dense, Conv, AvgPool, BatchNorm): forward and
@@ -147,8 +155,9 @@ pub enum BiasMod {
 pub trait Linear<T: Scalar>: Send + Sync {
     /// `W' x + b'` for `x` `[N, in...]` (any leading batch size `N`).
     fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, b: BiasMod) -> Result<ArrayD<T>>;
-    /// `W'ᵀ g` for `g` `[S, B, out...]`, returning `[S, B, in...]`.
-    fn vjp_mod(&self, g: &ArrayViewD<T>, w: WeightMod) -> Result<ArrayD<T>>;
+    /// `W'ᵀ g` for `g` `[S, B, out...]`, returning `[S, B, in...]`; `in_shape` is the
+    /// input shape without batch axis (a strided convolution or pooling cannot infer it).
+    fn vjp_mod(&self, g: &ArrayViewD<T>, in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>>;
 }
 
 /// A layer built from the spec: its main operation plus a fused activation (only

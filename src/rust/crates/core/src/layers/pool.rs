@@ -16,7 +16,8 @@
 //! [`max_pool_vjp`]) take the spatial kernel and strides and treat all leading axes as
 //! independent planes, so they also serve signals with an extra leading axis.
 
-use super::{expect_inputs, Layer, LayerKind};
+use super::dense::modify_weight;
+use super::{expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, Shape};
@@ -317,12 +318,90 @@ impl<T: Scalar> Layer<T> for Pool {
             PoolKind::Max => max_pool_vjp(x, grad, &self.kernel, &self.strides)?,
         }])
     }
+
+    fn pool_window(&self) -> Option<(&[usize], &[usize])> {
+        Some((&self.kernel, &self.strides))
+    }
+
+    fn as_linear(&self) -> Option<&dyn Linear<T>> {
+        (self.kind == PoolKind::Avg).then_some(self as &dyn Linear<T>)
+    }
+}
+
+/// Average pooling as a linear map: every window weight is `1/k` (`k` = kernel area)
+/// and there is no bias, so a weight modifier scales the whole map by
+/// `modify(1/k) · k` (Positive, `GammaNegative`: 1; Negative: 0; `Gamma(γ)`: 1 + γ;
+/// Square: 1/k; Ones: k, i.e. sum pooling). Bias modifiers have nothing to act on.
+fn avg_factor<T: Scalar>(kernel: &[usize], w: WeightMod) -> Option<T> {
+    let unit = T::one() / T::of(kernel.iter().product::<usize>() as f64);
+    let m = modify_weight(&unit, w);
+    (m != unit).then(|| m / unit)
+}
+
+fn avg_forward_mod<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
+    let mut y = avg_pool(x, kernel, strides)?;
+    if let Some(f) = avg_factor::<T>(kernel, w) {
+        y.mapv_inplace(|v| v * f);
+    }
+    Ok(y)
+}
+
+fn avg_vjp_mod<T: Scalar>(
+    g: &ArrayViewD<T>,
+    in_shape: &[usize],
+    kernel: &[usize],
+    strides: &[usize],
+    w: WeightMod,
+) -> Result<ArrayD<T>> {
+    let spatial = in_shape.get(1..).filter(|s| s.len() == kernel.len()).ok_or_else(|| {
+        Error::Internal(format!("average pooling: input shape {in_shape:?} does not fit kernel {kernel:?}"))
+    })?;
+    let mut gx = avg_pool_vjp(g, spatial, kernel, strides)?;
+    if let Some(f) = avg_factor::<T>(kernel, w) {
+        gx.mapv_inplace(|v| v * f);
+    }
+    Ok(gx)
+}
+
+/// The `Linear` capability of an average pooling layer (its input is `[N, C, spatial...]`).
+impl<T: Scalar> Linear<T> for Pool {
+    fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, _b: BiasMod) -> Result<ArrayD<T>> {
+        avg_forward_mod(x, &self.kernel, &self.strides, w)
+    }
+
+    fn vjp_mod(&self, g: &ArrayViewD<T>, in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
+        avg_vjp_mod(g, in_shape, &self.kernel, &self.strides, w)
+    }
+}
+
+/// Average pooling over given windows as a stand-alone linear map: what innsight's LRP
+/// uses in place of a max pooling layer when `winner_takes_all = FALSE`.
+pub struct AvgPoolMap {
+    kernel: Vec<usize>,
+    strides: Vec<usize>,
+}
+
+impl AvgPoolMap {
+    /// The map for spatial `kernel` and `strides` (as from [`Layer::pool_window`]).
+    pub fn new(kernel: &[usize], strides: &[usize]) -> Self {
+        AvgPoolMap { kernel: kernel.to_vec(), strides: strides.to_vec() }
+    }
+}
+
+impl<T: Scalar> Linear<T> for AvgPoolMap {
+    fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, _b: BiasMod) -> Result<ArrayD<T>> {
+        avg_forward_mod(x, &self.kernel, &self.strides, w)
+    }
+
+    fn vjp_mod(&self, g: &ArrayViewD<T>, in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
+        avg_vjp_mod(g, in_shape, &self.kernel, &self.strides, w)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::testutil::{check_vjp, randn};
+    use crate::layers::testutil::{check_linear, check_vjp, randn};
     use crate::rng::Rng;
 
     /// Defining formula on `[B, C, H, W]`.
@@ -421,5 +500,28 @@ mod tests {
         assert!(Layer::<f64>::output_shape(&l, &[vec![2, 5]]).is_err());
         let x = randn(&[1, 2, 8], &mut Rng::new(1));
         assert!(Layer::<f64>::forward(&l, &[x.view()]).is_err());
+    }
+
+    /// Average pooling's Linear capability (overlapping windows, a tail no window reads)
+    /// against forward/VJP and the probed matrix form; max pooling has none, and the
+    /// stand-alone map over its windows equals the average pooling layer.
+    #[test]
+    fn average_pooling_is_linear_and_max_pooling_is_not() {
+        let a2 = Pool::new(PoolKind::Avg, 2, &[3, 2], Some(&[2, 1])).unwrap();
+        check_linear(&a2, &[2, 6, 4], 51);
+        check_linear(&Pool::new(PoolKind::Avg, 1, &[2], Some(&[3])).unwrap(), &[2, 8], 52);
+        let m2 = Pool::new(PoolKind::Max, 2, &[3, 2], Some(&[2, 1])).unwrap();
+        assert!(Layer::<f64>::as_linear(&m2).is_none());
+        let (k, s) = Layer::<f64>::pool_window(&m2).unwrap();
+        let map = AvgPoolMap::new(k, s);
+        let mut rng = Rng::new(53);
+        let x = randn(&[2, 2, 6, 4], &mut rng);
+        let g = randn(&[3, 2, 2, 2, 3], &mut rng);
+        for w in [WeightMod::Identity, WeightMod::Negative, WeightMod::Square, WeightMod::Ones] {
+            let want = Linear::<f64>::forward_mod(&a2, &x.view(), w, BiasMod::Keep).unwrap();
+            assert_eq!(Linear::<f64>::forward_mod(&map, &x.view(), w, BiasMod::Keep).unwrap(), want);
+            let want = Linear::<f64>::vjp_mod(&a2, &g.view(), &[2, 6, 4], w).unwrap();
+            assert_eq!(Linear::<f64>::vjp_mod(&map, &g.view(), &[2, 6, 4], w).unwrap(), want);
+        }
     }
 }

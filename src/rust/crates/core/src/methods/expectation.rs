@@ -1,7 +1,9 @@
 //! The shared engine of the gradient family: average a (weighted) gradient over `n`
 //! sampled points per instance. Gradient is `n = 1` at `x`; SmoothGrad samples noisy
 //! copies; IntegratedGradient walks the path from `x_ref`; ExpectedGradient samples
-//! references and path points.
+//! references and path points. [`mean_signals`] is the same engine with the backward
+//! pass supplied by the caller (DeepLift and DeepSHAP average multipliers over
+//! references with it).
 //!
 //! Rows are processed in chunks of whole instances so that one chunk's trace and
 //! backward signals fit the memory budget; results do not depend on the chunking.
@@ -39,12 +41,35 @@ pub trait Plan<T: Scalar>: Sync {
 /// `[S, B, in...]` (`None` where no gradient arrives).
 pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>) -> Result<Vec<Option<ArrayD<T>>>> {
     let g = ctx.graph;
-    let n = plan.n().max(1);
-    let s = ctx.targets.total();
-    let per_chunk = (g.rows_per_chunk(s, ctx.budget) / n).max(1);
-    let mut out: Vec<Option<ArrayD<T>>> = (0..g.input_shapes.len()).map(|_| None).collect();
     let rule = GradientRule;
     let rule_for = |_: usize| -> &dyn Rule<T> { &rule };
+    let rows = g.rows_per_chunk(ctx.targets.total(), ctx.budget);
+    mean_signals(ctx, b, plan, rows, &|xs: &[ArrayD<T>], _: usize| {
+        let trace = g.forward(xs)?;
+        let seeds = ctx.targets.seeds(g, xs[0].shape()[0], ctx.ignore_last_act);
+        backward(g, xs, &trace, seeds, &rule_for)
+    })
+}
+
+/// The backward signals of one chunk: given the chunk's points (`[rows, in...]` per
+/// model input, rows instance-major with `plan.n()` points each) and the index of the
+/// chunk's first instance, return `[S, rows, in...]` per model input.
+pub type ChunkSignals<'a, T> = dyn Fn(&[ArrayD<T>], usize) -> Result<Vec<Option<ArrayD<T>>>> + 'a;
+
+/// Mean over each instance's points of `signal ⊙ multiplier`, per model input
+/// `[S, B, in...]`, with the signals computed by `signals` on chunks of whole instances
+/// of at most `rows_per_chunk` rows (at least one instance).
+pub fn mean_signals<T: Scalar>(
+    ctx: &Context<T>,
+    b: usize,
+    plan: &dyn Plan<T>,
+    rows_per_chunk: usize,
+    signals: &ChunkSignals<T>,
+) -> Result<Vec<Option<ArrayD<T>>>> {
+    let g = ctx.graph;
+    let n = plan.n().max(1);
+    let per_chunk = (rows_per_chunk / n).max(1);
+    let mut out: Vec<Option<ArrayD<T>>> = (0..g.input_shapes.len()).map(|_| None).collect();
     let mut i0 = 0;
     while i0 < b {
         let i1 = (i0 + per_chunk).min(b);
@@ -55,10 +80,7 @@ pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>)
                 plan.point(i0 + r / n, r % n, j, row);
             }
         }
-        let trace = g.forward(&xs)?;
-        let seeds = ctx.targets.seeds(g, rows, ctx.ignore_last_act);
-        let grads = backward(g, &xs, &trace, seeds, &rule_for)?;
-        drop(trace);
+        let grads = signals(&xs, i0)?;
         for (j, grad) in grads.into_iter().enumerate() {
             let Some(mut grad) = grad else { continue };
             for r in 0..rows {
@@ -90,9 +112,12 @@ pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>)
     Ok(out)
 }
 
+/// One `[B, S_k]` block per output with a selection.
+pub type Blocks<T> = Vec<ArrayD<T>>;
+
 /// Model outputs at `data` for the selected nodes: `(pred, z)` per output with a
 /// selection, each `[B, S_k]`; `z` is the pre-activation when `ignore_last_act`.
-pub fn outputs<T: Scalar>(ctx: &Context<T>, data: &[ArrayD<T>]) -> Result<(Vec<ArrayD<T>>, Vec<ArrayD<T>>)> {
+pub fn outputs<T: Scalar>(ctx: &Context<T>, data: &[ArrayD<T>]) -> Result<(Blocks<T>, Blocks<T>)> {
     let g = ctx.graph;
     let b = data[0].shape()[0];
     let per_chunk = g.rows_per_chunk(0, ctx.budget);

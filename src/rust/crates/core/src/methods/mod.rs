@@ -98,7 +98,10 @@ pub fn run_with_progress<T: Scalar>(
     progress: Option<&(dyn Fn(usize, usize) + Sync)>,
 ) -> Result<MethodResult<T>> {
     let targets = Targets::new(graph, &spec.output_idx)?;
-    graph.check_inputs(&inputs.data, "data")?;
+    // global ConnectionWeights is the one method without data
+    if !matches!(&spec.method, MethodSpec::ConnectionWeights(s) if !s.times_input) {
+        graph.check_inputs(&inputs.data, "data")?;
+    }
     let budget = spec.chunk_bytes.unwrap_or(1 << 30);
     let ctx = expectation::Context { graph, targets: &targets, ignore_last_act: spec.ignore_last_act, budget, progress };
     // every sampling method averages over n points: n = 0 would index empty draws
