@@ -79,11 +79,7 @@ Converter <- R6::R6Class("Converter",
       if (missing(model)) {
         innsight_abort("Argument {.arg model} is missing, with no default.", kind = "model")
       }
-      if (is.null(model) || !is.list(model) || inherits(model, "nn")) {
-        innsight_abort(c("Unknown argument {.arg model} of class {.cls {class(model)}}.",
-                         "i" = "This version converts innsight's named-list model format."),
-                       kind = "model")
-      }
+      model <- as_list_model(model)
       norm <- normalise_list_model(model, input_dim)
       self$model <- ConvertedModel$new(norm$spec, norm$weights, dtype)
       self$input_dim <- self$model$input_dim
