@@ -7,10 +7,10 @@ passed=0; failed=0; skipped=0
 log=$(mktemp)
 
 echo "== cargo test (innsight-core)"
-(cd src/rust && cargo test -p innsight-core 2>&1) | tee "$log" | grep -E '^test result|FAILED|panicked' || true
+(cd src/rust && cargo test -p innsight-core 2>&1) | tee "$log" | grep -E '^test result: |FAILED|panicked' || true
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
-  grep -E '^test result' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/')
-if ! grep -q '^test result' "$log"; then echo "cargo test did not run"; failed=$((failed + 1)); fi
+  grep -E '^test result: ' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/')
+if ! grep -q '^test result: ' "$log"; then echo "cargo test did not run"; failed=$((failed + 1)); fi
 
 echo "== R CMD INSTALL"
 if R CMD INSTALL --no-test-load . >"$log" 2>&1; then
