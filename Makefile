@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):$(HOME)/.cargo/bin
 export NOT_CRAN := true
 
-.PHONY: deps install docs demo test test-rust test-r check clean
+.PHONY: deps install docs demo test test-rust test-r test-keras check bench clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -30,8 +30,18 @@ test-rust:
 test-r: install
 	Rscript tools/run-tests.R
 
+# The Keras tests, with Python Keras from a venv made on first use (~/.cache/keras-venv,
+# about 1.6 GB; VENV=path to choose another place; KERAS2=1 adds Keras 2 (tf_keras)).
+test-keras: install
+	@bash tools/test-keras.sh
+
 check: deps
 	@bash tools/check.sh
+
+# innsight vs Captum/Zennit on VGG16, VGG19 and ResNet50 -> bench/results.md (see bench/README.md).
+# BENCH_QUICK=1 for a smoke test; sets up the peers' Python environment when needed.
+bench: deps
+	@bash bench/run.sh
 
 clean:
 	rm -rf src/rust/target src/*.o src/*.so check innsight_*.tar.gz

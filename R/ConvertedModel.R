@@ -63,6 +63,12 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
       self$handle()$layers()
     },
 
+    #' @description The weights (internal): a named list of arrays
+    #'   (`layers.<i>.<name>`).
+    get_weights = function() {
+      private$weights
+    },
+
     #' @description The stored description as JSON (internal).
     spec = function() {
       private$spec_json

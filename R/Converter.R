@@ -61,7 +61,9 @@ Converter <- R6::R6Class("Converter",
     model_as_list = NULL,
 
     #' @description Create a new `Converter`.
-    #' @param model A named list describing the model (see *Details*).
+    #' @param model A named list describing the model (see *Details*), the path
+    #'   of a model file written by [save_model()], a \pkg{neuralnet} model (class
+    #'   `nn`) or a Keras model (through \pkg{reticulate}).
     #' @param input_dim (`integer` or `list`)\cr Optional input shape(s), channels
     #'   first, checked against the model's.
     #' @param input_names (`character`, `factor` or `list`)\cr Optional names of the
@@ -69,19 +71,25 @@ Converter <- R6::R6Class("Converter",
     #'   or a list of such lists for several input layers.
     #' @param output_names (`character`, `factor` or `list`)\cr Optional names of the
     #'   output nodes; for several output layers a list of vectors (or lists).
-    #' @param dtype (`character(1)`)\cr `"float"` (default) or `"double"`.
+    #' @param dtype (`character(1)`)\cr `"float"` (default) or `"double"`. For a
+    #'   model file, the default is the file's precision.
     #' @param save_model_as_list (`logical(1)`)\cr Keep the list model in the field
     #'   `model_as_list`.
     initialize = function(model, input_dim = NULL, input_names = NULL, output_names = NULL,
                           dtype = "float", save_model_as_list = FALSE) {
-      check_dtype(dtype)
+      if (!missing(dtype)) check_dtype(dtype)
       check_flag(save_model_as_list)
       if (missing(model)) {
         innsight_abort("Argument {.arg model} is missing, with no default.", kind = "model")
       }
+      file <- if (is.character(model) && length(model) == 1) model
       model <- as_list_model(model)
-      norm <- normalise_list_model(model, input_dim)
-      self$model <- ConvertedModel$new(norm$spec, norm$weights, dtype)
+      # a model file keeps its own precision unless `dtype` is given
+      if (missing(dtype)) dtype <- attr(model, "innsight_dtype") %||% dtype
+      # a model file's content is checked like any list model; errors name the file
+      norm <- in_model_file(file, normalise_list_model(model))
+      check_given_input_dim(input_dim, norm$input_dim)
+      self$model <- in_model_file(file, ConvertedModel$new(norm$spec, norm$weights, dtype))
       self$input_dim <- self$model$input_dim
       self$output_dim <- self$model$output_dim
       if (!is.null(norm$output_dim) && !identical(norm$output_dim, self$output_dim)) {
@@ -89,10 +97,17 @@ Converter <- R6::R6Class("Converter",
                          "x" = "Calculated: {.val {format_dims(self$output_dim)}}; given: {.val {format_dims(norm$output_dim)}}."),
                        kind = "model")
       }
-      self$input_names <- normalise_names(if (is.null(input_names)) model$input_names else input_names,
-                                          self$input_dim, "input_names")
-      self$output_names <- normalise_names(if (is.null(output_names)) model$output_names else output_names,
-                                           self$output_dim, "output_names", several_vectors_ok = TRUE)
+      self$input_names <- if (is.null(input_names)) {
+        in_model_file(file, normalise_names(model$input_names, self$input_dim, "input_names"))
+      } else {
+        normalise_names(input_names, self$input_dim, "input_names")
+      }
+      self$output_names <- if (is.null(output_names)) {
+        in_model_file(file, normalise_names(model$output_names, self$output_dim, "output_names",
+                                            several_vectors_ok = TRUE))
+      } else {
+        normalise_names(output_names, self$output_dim, "output_names", several_vectors_ok = TRUE)
+      }
       if (save_model_as_list) self$model_as_list <- model
       invisible(self)
     },

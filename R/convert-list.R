@@ -146,12 +146,7 @@ normalise_list_model <- function(model, input_dim = NULL, call = parent.frame())
     innsight_abort("A list model needs {.field input_dim}: the input shape(s) without the batch axis, channels first.",
                    kind = "model", call = call)
   }
-  given <- as_dim_list(input_dim, "input_dim", call)
-  if (!is.null(given) && !identical(given, in_dim)) {
-    innsight_abort(c("{.arg input_dim} does not match the model's {.field input_dim}.",
-                     "x" = "Given: {.val {format_dims(given)}}; model: {.val {format_dims(in_dim)}}."),
-                   kind = "model", call = call)
-  }
+  check_given_input_dim(input_dim, in_dim, call)
   if (any(lengths(in_dim) > 3)) {
     innsight_abort("Too many input dimensions: only tabular (F), signal (C, L) and image (C, H, W) inputs are supported.",
                    kind = "model", call = call)
@@ -176,6 +171,17 @@ normalise_list_model <- function(model, input_dim = NULL, call = parent.frame())
   weights <- do.call(c, c(list(list()), lapply(parts, `[[`, "weights")))
   list(spec = spec, weights = weights, input_dim = in_dim,
        output_dim = as_dim_list(model$output_dim, "model$output_dim", call))
+}
+
+# `input_dim` given to the Converter is only cross-checked against the model's.
+check_given_input_dim <- function(input_dim, in_dim, call = parent.frame()) {
+  given <- as_dim_list(input_dim, "input_dim", call)
+  if (!is.null(given) && !identical(given, in_dim)) {
+    innsight_abort(c("{.arg input_dim} does not match the model's {.field input_dim}.",
+                     "x" = "Given: {.val {format_dims(given)}}; model: {.val {format_dims(in_dim)}}."),
+                   kind = "model", call = call)
+  }
+  invisible(given)
 }
 
 format_dims <- function(dims) {

@@ -1,4 +1,79 @@
-# neuralnet objects (class "nn") -> innsight's list format. PLACEHOLDER.
+# neuralnet objects (class "nn") -> innsight's list format.
+#
+# A fitted `nn` object holds, per training repetition, a list of weight matrices
+# (`weights[[rep]][[layer]]`, shape (1 + inputs, outputs), the first row being the
+# bias), the repetitions' errors in `result.matrix["error", ]`, the activation
+# function with attribute "type" ("logistic", "tanh" or "function" for a custom
+# one), `linear.output` (no activation on the output layer) and the variable
+# names in `model.list`. neuralnet's forward pass (predict.nn) is
+#   h <- act(cbind(1, h) %*% W)   per layer (the last one without act if linear.output),
+# which is exactly a chain of Dense layers with weight t(W[-1, ]) and bias W[1, ].
+
 neuralnet_to_list <- function(model, call = parent.frame()) {
-  innsight_abort("Converting {.pkg neuralnet} models is not implemented yet.", kind = "model", call = call)
+  abort_nn <- function(msg, .envir = parent.frame()) {
+    innsight_abort(msg, kind = "model", call = call, .envir = .envir)
+  }
+  rm <- model$result.matrix
+  if (is.null(rm) || is.null(model$weights) || length(model$weights) == 0) {
+    abort_nn(c("The {.pkg neuralnet} model has not been fitted (it has no {.field result.matrix}).",
+               "i" = "Train it first; if no repetition converged, raise {.arg stepmax} or {.arg threshold} in {.fn neuralnet}."))
+  }
+  type <- attr(model$act.fct, "type")
+  if (!is.character(type) || length(type) != 1 || !type %in% c("logistic", "tanh")) {
+    abort_nn(c("The {.pkg neuralnet} model uses a custom activation function ({.field act.fct} of type {.val {format(type %||% 'unknown')}}).",
+               "i" = "Only {.code act.fct = \"logistic\"} and {.code act.fct = \"tanh\"} can be converted."))
+  }
+  act <- if (type == "logistic") "sigmoid" else "tanh"
+
+  # the repetition with the smallest error
+  rm <- as.matrix(rm)
+  errors <- if ("error" %in% rownames(rm)) rm["error", ] else rm[1, ]
+  best <- which.min(as.numeric(errors))
+  if (ncol(rm) != length(model$weights) || length(best) != 1) {
+    abort_nn("The {.pkg neuralnet} model's {.field result.matrix} does not match its {.field weights} ({ncol(rm)} repetition{?s} vs {length(model$weights)}).")
+  }
+  weights <- model$weights[[best]]
+  if (!is.list(weights) || length(weights) == 0) {
+    abort_nn("The {.pkg neuralnet} model's {.field weights} must be a list of weight matrices per repetition.")
+  }
+
+  n_in <- if (!is.null(model$covariate)) NCOL(model$covariate) else NROW(weights[[1]]) - 1
+  n_layers <- length(weights)
+  layers <- vector("list", n_layers)
+  prev <- n_in
+  for (i in seq_len(n_layers)) {
+    W <- weights[[i]]
+    if (!is.matrix(W) || !is.numeric(W) || nrow(W) != prev + 1 || ncol(W) < 1) {
+      abort_nn(c("The weights of layer {i} of the {.pkg neuralnet} model do not fit.",
+                 "x" = "Expected a numeric matrix with {prev + 1} rows (bias + {prev} input{?s}); got {.obj_type_friendly {W}}{if (is.matrix(W)) paste0(' of dimension ', nrow(W), ' x ', ncol(W)) else ''}."))
+    }
+    # weights excluded from training (neuralnet's `exclude`) are NA: no connection
+    W[is.na(W)] <- 0
+    last <- i == n_layers
+    layers[[i]] <- list(
+      type = "Dense",
+      weight = t(unname(W[-1, , drop = FALSE])),
+      bias = as.vector(W[1, ]),
+      activation_name = if (last && isTRUE(model$linear.output)) "linear" else act,
+      dim_in = prev, dim_out = ncol(W),
+      input_layers = i - 1L,
+      output_layers = if (last) -1L else i + 1L
+    )
+    prev <- ncol(W)
+  }
+  n_out <- prev
+
+  in_names <- model$model.list$variables
+  if (length(in_names) != n_in) in_names <- colnames(model$covariate)
+  out_names <- model$model.list$response
+  if (length(out_names) != n_out) out_names <- colnames(model$response)
+  list(
+    input_dim = n_in,
+    input_nodes = 1L,
+    output_nodes = n_layers,
+    output_dim = n_out,
+    layers = layers,
+    input_names = if (length(in_names) == n_in && !anyNA(in_names)) as.character(in_names),
+    output_names = if (length(out_names) == n_out && !anyNA(out_names)) as.character(out_names)
+  )
 }

@@ -14,6 +14,51 @@ rust_dims <- function(x) .Call(wrap__rust_dims, x)
 #' @noRd
 run_method <- function(model, spec_json, data, x_ref, data_ref, channels_first, n_threads, progress) .Call(wrap__run_method, model, spec_json, data, x_ref, data_ref, channels_first, n_threads, progress)
 
+#' The `innsight_checksum` entry a model file's bytes should carry (for tests and
+#' tools that edit model files): computed from the file's metadata, tensor table
+#' and data, whatever its stored checksum says.
+#' @param bytes The file's bytes (raw vector).
+#' @noRd
+io_checksum <- function(bytes) .Call(wrap__io_checksum, bytes)
+
+#' Write innsight's model file.
+#' @param path File path.
+#' @param model_json The model description with names (JSON).
+#' @param weights Named list of weight arrays (`layers.<i>.<name>`).
+#' @param dtype `"float"` or `"double"`.
+#' @param metadata Named list of extra metadata strings.
+#' @noRd
+io_save_model <- function(path, model_json, weights, dtype, metadata) .Call(wrap__io_save_model, path, model_json, weights, dtype, metadata)
+
+#' Read innsight's model file: `list(model_json, dtype, weights, metadata)`.
+#' @param path File path.
+#' @noRd
+io_load_model <- function(path) .Call(wrap__io_load_model, path)
+
+#' Read any safetensors file: `list(tensors, dtypes, metadata)`; tensors are double
+#' arrays with the file's dims (in file order), `metadata` is `NULL` when absent.
+#' @param path File path.
+#' @noRd
+io_read_safetensors <- function(path) .Call(wrap__io_read_safetensors, path)
+
+#' Write named arrays as a safetensors file (F32 or F64), e.g. for test fixtures.
+#' @param path File path.
+#' @param tensors Named list of numeric arrays.
+#' @param dtype `"F32"` or `"F64"`.
+#' @param metadata Named list of metadata strings.
+#' @noRd
+io_write_safetensors <- function(path, tensors, dtype, metadata) .Call(wrap__io_write_safetensors, path, tensors, dtype, metadata)
+
+#' Resize an image array `(height, width, channels)` (doubles) to
+#' `height x width` with a filter ("bilinear", "bicubic", "lanczos", "nearest"),
+#' clipping each pass to `c(lo, hi)` unless `lo > hi`.
+#' @param x Numeric array `(H, W, C)`.
+#' @param height,width Target size.
+#' @param filter Filter name.
+#' @param lo,hi Value range (e.g. 0 and 255).
+#' @noRd
+image_resize <- function(x, height, width, filter, lo, hi) .Call(wrap__image_resize, x, height, width, filter, lo, hi)
+
 #' A converted model (internal handle).
 #' @noRd
 #'

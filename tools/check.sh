@@ -4,7 +4,7 @@
 set -uo pipefail
 export PATH="$PATH:$HOME/.cargo/bin"
 rm -rf check && mkdir -p check
-R CMD build --no-build-vignettes . >check/build.log 2>&1 || { cat check/build.log; exit 1; }
+R CMD build . >check/build.log 2>&1 || { cat check/build.log; exit 1; }
 tarball=$(ls innsight_*.tar.gz | tail -n 1)
 mv "$tarball" check/
 (cd check && _R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual "$tarball" >check.log 2>&1)

@@ -9,6 +9,10 @@ extendr_module! {
     mod innsight;
     use model;
     use run;
+    use io;
+    use image;
 }
 
 pub use ffi::{model, run};
+pub use ffi::io;
+pub use ffi::image;

@@ -2,6 +2,8 @@
 
 pub mod convert;
 pub mod error;
+pub mod image;
+pub mod io;
 pub mod model;
 pub mod run;
 pub mod threads;

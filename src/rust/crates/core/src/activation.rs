@@ -12,7 +12,8 @@
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::spec::ActivationArgs;
-use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
+use crate::linalg::{map_flat, map_slabs};
+use ndarray::{ArrayD, ArrayViewD, Axis};
 
 /// An activation function with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,9 +180,15 @@ impl Activation {
             Activation::Linear => z.to_owned(),
             Activation::Softmax => softmax(z),
             act => {
-                let mut y = z.as_standard_layout().into_owned();
-                y.par_mapv_inplace(|v| act.apply(v));
-                y
+                let zs = z.as_standard_layout();
+                let zf = zs.as_slice().expect("standard layout");
+                // ReLU gets its own loop: the generic `apply` matches on the activation
+                // per element, which keeps the hottest loop of a CNN from vectorising.
+                let y = match act {
+                    Activation::Relu => map_flat(zf, |v| v.max(T::zero())),
+                    act => map_flat(zf, |v| act.apply(v)),
+                };
+                ArrayD::from_shape_vec(z.raw_dim(), y).expect("activation shape")
             }
         }
     }
@@ -202,13 +209,14 @@ impl Activation {
                 out
             }
             act => {
-                let mut d = z.as_standard_layout().into_owned();
-                d.par_mapv_inplace(|v| act.derivative(v));
-                let mut out = g.as_standard_layout().into_owned();
-                for mut slab in out.outer_iter_mut() {
-                    Zip::from(&mut slab).and(&d).par_for_each(|o, &dv| *o *= dv);
-                }
-                out
+                // g ⊙ f'(z) in one pass, f'(z) broadcast over the leading S axis
+                let (gs, zs) = (g.as_standard_layout(), z.as_standard_layout());
+                let (gf, zf) = (gs.as_slice().expect("standard layout"), zs.as_slice().expect("standard layout"));
+                let out = match act {
+                    Activation::Relu => map_slabs(gf, zf, |gv, zv| gv * if zv > T::zero() { T::one() } else { T::zero() }),
+                    act => map_slabs(gf, zf, |gv, zv| gv * act.derivative(zv)),
+                };
+                ArrayD::from_shape_vec(g.raw_dim(), out).expect("activation shape")
             }
         }
     }

@@ -14,6 +14,8 @@ pub mod activation;
 pub mod composite;
 pub mod error;
 pub mod graph;
+pub mod image;
+pub mod io;
 pub mod layers;
 pub mod linalg;
 pub mod methods;

@@ -13,7 +13,20 @@ use super::{expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, Shape};
-use ndarray::{Array1, ArrayD, ArrayViewD, Axis};
+use ndarray::{Array1, ArrayD, ArrayViewD};
+
+/// Apply `f(channel, plane)` to every `[rest]` plane of a standard-layout tensor whose
+/// planes cycle through `c` channels (`[.., C, rest...]` flattened), in parallel when
+/// large.
+fn per_plane<T: Scalar>(data: &mut [T], c: usize, rest: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    use rayon::prelude::*;
+    let rest = rest.max(1);
+    if data.len() >= 1 << 16 && rest >= 64 && rayon::current_num_threads() > 1 {
+        data.par_chunks_mut(rest).enumerate().for_each(|(i, p)| f(i % c, p));
+    } else {
+        data.chunks_mut(rest).enumerate().for_each(|(i, p)| f(i % c, p));
+    }
+}
 
 /// Inference-mode batch norm, stored as its per-channel affine map.
 pub struct BatchNorm<T: Scalar> {
@@ -123,21 +136,11 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
     }
 
     fn forward(&self, inputs: &[ArrayViewD<T>]) -> Result<ArrayD<T>> {
-        let mut y = inputs[0].as_standard_layout().into_owned();
-        for (c, mut lane) in y.axis_iter_mut(Axis(1)).enumerate() {
-            let (s, t) = (self.scale[c], self.shift[c]);
-            lane.mapv_inplace(|v| v * s + t);
-        }
-        Ok(y)
+        self.forward_mod(&inputs[0], WeightMod::Identity, BiasMod::Keep)
     }
 
     fn vjp(&self, _inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
-        // signal [S, B, C, ...]: the channel is axis 2
-        let mut g = grad.as_standard_layout().into_owned();
-        for (c, mut lane) in g.axis_iter_mut(Axis(2)).enumerate() {
-            lane *= self.scale[c];
-        }
-        Ok(vec![g])
+        Ok(vec![self.vjp_mod(grad, &[], WeightMod::Identity)?])
     }
 
     fn as_linear(&self) -> Option<&dyn Linear<T>> {
@@ -148,19 +151,23 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
 /// The per-channel affine map as a (diagonal) linear layer: weight `scale`, bias `shift`.
 impl<T: Scalar> Linear<T> for BatchNorm<T> {
     fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, b: BiasMod) -> Result<ArrayD<T>> {
+        // [B, C, rest...]: the channel is axis 1
         let mut y = x.as_standard_layout().into_owned();
-        for (c, mut lane) in y.axis_iter_mut(Axis(1)).enumerate() {
-            let (s, t) = (modify_weight(&self.scale[c], w), modify_bias(&self.shift[c], b));
-            lane.mapv_inplace(|v| v * s + t);
-        }
+        let (c, rest) = (self.num_features(), x.shape()[2..].iter().product());
+        let s: Vec<T> = self.scale.iter().map(|v| modify_weight(v, w)).collect();
+        let t: Vec<T> = self.shift.iter().map(|v| modify_bias(v, b)).collect();
+        let data = y.as_slice_mut().ok_or_else(|| Error::Internal("batch norm: layout".into()))?;
+        per_plane(data, c, rest, |ch, p| p.iter_mut().for_each(|v| *v = *v * s[ch] + t[ch]));
         Ok(y)
     }
 
     fn vjp_mod(&self, g: &ArrayViewD<T>, _in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
+        // signal [S, B, C, rest...]: the channel is axis 2
         let mut g = g.as_standard_layout().into_owned();
-        for (c, mut lane) in g.axis_iter_mut(Axis(2)).enumerate() {
-            lane *= modify_weight(&self.scale[c], w);
-        }
+        let (c, rest) = (self.num_features(), g.shape()[3..].iter().product());
+        let s: Vec<T> = self.scale.iter().map(|v| modify_weight(v, w)).collect();
+        let data = g.as_slice_mut().ok_or_else(|| Error::Internal("batch norm: layout".into()))?;
+        per_plane(data, c, rest, |ch, p| p.iter_mut().for_each(|v| *v *= s[ch]));
         Ok(g)
     }
 }

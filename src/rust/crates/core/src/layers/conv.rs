@@ -20,11 +20,13 @@
 
 use super::dense::{modify_bias, modify_weight};
 use super::im2col::{conv_forward, conv_vjp, default_budget, Geom};
+use super::winograd::{self, Wino};
 use super::{cast, expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, merge_leading, reshape, Shape};
-use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD};
+use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, IxDyn};
+use std::sync::OnceLock;
 
 /// A convolution layer (1D or 2D).
 pub struct Conv<T: Scalar> {
@@ -38,6 +40,11 @@ pub struct Conv<T: Scalar> {
     dilation: [usize; 2],
     /// `(left, right, top, bottom)`.
     padding: [usize; 4],
+    /// `W⁺` and `W⁻`, made on first use: the LRP rules alpha-beta, z⁺ and gamma and
+    /// DeepLift's RevealCancel use them at every call, and a convolution's weights are
+    /// small next to its activations (VGG19: 80 MB per variant, ResNet50: 94 MB).
+    w_pos: OnceLock<Array2<T>>,
+    w_neg: OnceLock<Array2<T>>,
 }
 
 fn positive(name: &str, v: Vec<usize>) -> Result<Vec<usize>> {
@@ -133,7 +140,18 @@ impl<T: Scalar> Conv<T> {
         let weight = reshape(cast::<T>(&w4), &[c_out, c_in * sh[2] * sh[3]])?
             .into_dimensionality()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(Conv { kind, weight, bias, c_in, kernel: [sh[2], sh[3]], stride, dilation, padding })
+        Ok(Conv {
+            kind,
+            weight,
+            bias,
+            c_in,
+            kernel: [sh[2], sh[3]],
+            stride,
+            dilation,
+            padding,
+            w_pos: OnceLock::new(),
+            w_neg: OnceLock::new(),
+        })
     }
 
     /// The `[C_out, C_in·kh·kw]` weight matrix (rows in `(c, i, j)` order).
@@ -193,6 +211,27 @@ impl<T: Scalar> Conv<T> {
         Ok(Geom { c: self.c_in, h, w, kh, kw, sh, sw, dh, dw, top, left, ho, wo })
     }
 
+    /// The Winograd geometry of a 3×3 layer with stride and dilation 1 (see
+    /// [`winograd`]): of its forward pass, or (`gradient`) of its input gradient, the
+    /// full correlation of the output signal with the rotated kernel, padded by
+    /// `2 − p` on each side.
+    fn winograd(&self, g: &Geom, rows: usize, gradient: bool) -> Option<Wino> {
+        let c_out = self.weight.nrows();
+        let tiles = rows * g.ho.div_ceil(2) * g.wo.div_ceil(2);
+        if (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw) != (3, 3, 1, 1, 1, 1)
+            || g.c.min(c_out) < winograd::MIN_CHANNELS
+            || tiles < winograd::MIN_TOTAL_TILES
+        {
+            return None;
+        }
+        let (top, left) = (g.top as isize, g.left as isize);
+        Some(if gradient {
+            Wino { c: c_out, h: g.ho, w: g.wo, m: g.c, ho: g.h, wo: g.w, top: 2 - top, left: 2 - left }
+        } else {
+            Wino { c: g.c, h: g.h, w: g.w, m: c_out, ho: g.ho, wo: g.wo, top, left }
+        })
+    }
+
     fn out_dims(&self, g: &Geom) -> Vec<usize> {
         if self.is_1d() {
             vec![self.weight.nrows(), g.wo]
@@ -225,8 +264,14 @@ impl<T: Scalar> Conv<T> {
         }
         let xs = x.as_standard_layout();
         let xsl = xs.as_slice().ok_or_else(|| Error::Internal("conv: input layout".into()))?;
+        let shape = [&[x.shape()[0]][..], &self.out_dims(&g)].concat();
+        if let Some(geo) = self.winograd(&g, x.shape()[0], false) {
+            let b = bias.map(|b| b.to_vec());
+            let y = winograd::conv(&geo, xsl, x.shape()[0], &winograd::Kernel::forward(w, g.c), b.as_deref());
+            return ArrayD::from_shape_vec(IxDyn(&shape), y).map_err(|e| Error::Internal(e.to_string()));
+        }
         let y = conv_forward(&g, xsl, x.shape()[0], w, bias, budget);
-        reshape(y.into_dyn(), &[&[x.shape()[0]][..], &self.out_dims(&g)].concat())
+        reshape(y.into_dyn(), &shape)
     }
 
     /// Input gradient with another weight matrix: `g` `[N, C_out, out...]` (any number
@@ -256,6 +301,12 @@ impl<T: Scalar> Conv<T> {
             )));
         }
         let gs = grad.as_standard_layout();
+        if let Some(geo) = self.winograd(&g, rows, true) {
+            let gsl = gs.as_slice().ok_or_else(|| Error::Internal("conv: signal layout".into()))?;
+            let gx = winograd::conv(&geo, gsl, rows, &winograd::Kernel::transposed(w, g.c), None);
+            return ArrayD::from_shape_vec(IxDyn(&[&[rows][..], in_shape].concat()), gx)
+                .map_err(|e| Error::Internal(e.to_string()));
+        }
         let g3 =
             gs.view().into_shape_with_order((rows, w.nrows(), g.p())).map_err(|e| Error::Internal(e.to_string()))?;
         let gx = conv_vjp(&g, &g3, w, budget);
@@ -298,6 +349,8 @@ impl<T: Scalar> Conv<T> {
     fn weight_mod(&self, m: WeightMod) -> std::borrow::Cow<'_, Array2<T>> {
         match m {
             WeightMod::Identity => std::borrow::Cow::Borrowed(&self.weight),
+            WeightMod::Positive => std::borrow::Cow::Borrowed(self.w_pos.get_or_init(|| self.weight.map(|w| modify_weight(w, m)))),
+            WeightMod::Negative => std::borrow::Cow::Borrowed(self.w_neg.get_or_init(|| self.weight.map(|w| modify_weight(w, m)))),
             m => std::borrow::Cow::Owned(self.weight.map(|w| modify_weight(w, m))),
         }
     }
@@ -491,6 +544,76 @@ mod tests {
         let c1 = Conv::<f64>::new_1d(w3, None, None, None, Some(&[1])).unwrap();
         assert!(c1.output_shape(&[vec![3, 4, 4]]).is_err());
         assert_eq!(c1.output_shape(&[vec![3, 1]]).unwrap(), vec![2, 1]);
+    }
+
+    /// The threaded drivers (chunks as tasks, GEMMs split by rows or columns, the VJP
+    /// split by input channel, Winograd's chunks of tiles or its 16 products) give the
+    /// one-thread result on layers large enough to take them: plain and strided
+    /// kernels, 1×1 layers, grouped small maps, a single small map, a 3-channel input.
+    #[test]
+    fn threaded_paths_agree_with_one_thread() {
+        let mut rng = Rng::new(21);
+        let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+        let (p1, p2, p3) = (pool(1), pool(2), pool(3));
+        // (c_in, c_out, h, w, k, stride, pad, batch)
+        let cases = [
+            (8, 16, 40, 37, 3, 1, 1, 1),
+            (3, 16, 64, 64, 3, 1, 1, 2),
+            (32, 64, 32, 32, 1, 1, 0, 1),
+            (32, 64, 32, 32, 1, 1, 0, 3),
+            (32, 64, 40, 40, 1, 2, 0, 2),
+            (32, 64, 7, 7, 3, 1, 1, 4),
+            (64, 128, 7, 7, 3, 1, 1, 1),
+            (16, 32, 30, 30, 3, 2, 1, 1),
+            (16, 24, 40, 37, 3, 1, 1, 2),
+        ];
+        for (ci, co, h, wd, k, st, pad, bn) in cases {
+            let (w, b) = (randn(&[co, ci, k, k], &mut rng), randn(&[co], &mut rng));
+            let layer = Conv::<f64>::new_2d(w.clone(), Some(b.clone()), Some(&[st]), None, Some(&[pad])).unwrap();
+            let x = randn(&[bn, ci, h, wd], &mut rng);
+            let out = layer.output_shape(&[vec![ci, h, wd]]).unwrap();
+            let gr = randn(&[&[2, bn][..], &out].concat(), &mut rng);
+            let run = |pool: &rayon::ThreadPool| {
+                pool.install(|| {
+                    let y = layer.forward(&[x.view()]).unwrap();
+                    let gx = layer.vjp(&[x.view()], &y.view(), &gr.view()).unwrap().remove(0);
+                    (y, gx)
+                })
+            };
+            let (y1, g1) = run(&p1);
+            let want = naive(&x, &w, &b, [st, st], [1, 1], [pad; 4]);
+            assert!(close(&reshape(y1.clone(), want.shape()).unwrap(), &want, 1e-12), "forward {ci}->{co} {h}x{wd} k{k}");
+            for pool in [&p2, &p3] {
+                let (y, gx) = run(pool);
+                assert!(close(&y, &y1, 1e-12) && close(&gx, &g1, 1e-12), "threads {ci}->{co} {h}x{wd} k{k} s{st} b{bn}");
+            }
+        }
+    }
+
+    /// 3×3 stride-1 layers run through Winograd's F(2×2, 3×3); forward and input
+    /// gradient agree with the im2col drivers for every padding (including paddings
+    /// beyond 2, where the gradient's padding `2 − p` is negative).
+    #[test]
+    fn winograd_agrees_with_im2col() {
+        let mut rng = Rng::new(31);
+        for pad in [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3], [3, 1, 0, 2]] {
+            let (c, o, bn, h, wd) = (16, 17, 2, 19, 16);
+            let layer =
+                Conv::<f64>::new_2d(randn(&[o, c, 3, 3], &mut rng), Some(randn(&[o], &mut rng)), None, None, Some(&pad))
+                    .unwrap();
+            let g = layer.geom(&[c, h, wd]).unwrap();
+            assert!(layer.winograd(&g, 2, false).is_some());
+            let x = randn(&[bn, c, h, wd], &mut rng);
+            let y = layer.forward(&[x.view()]).unwrap();
+            let xs = x.as_slice().unwrap();
+            let want = conv_forward(&g, xs, bn, &layer.weight.view(), Some(&layer.bias.view()), default_budget::<f64>());
+            assert!(close(&y, &reshape(want.into_dyn(), y.shape()).unwrap(), 1e-12), "forward, padding {pad:?}");
+            let gr = randn(&[&[3][..], &y.shape()[1..]].concat(), &mut rng);
+            let gx = layer.vjp_with(&gr.view(), &[c, h, wd], &layer.weight.view()).unwrap();
+            let g3 = gr.view().into_shape_with_order((3, o, g.p())).unwrap();
+            let want = conv_vjp(&g, &g3, &layer.weight.view(), default_budget::<f64>());
+            assert!(close(&gx, &reshape(want.into_dyn(), gx.shape()).unwrap(), 1e-12), "gradient, padding {pad:?}");
+        }
     }
 
     /// Timing of typical VGG/ResNet layers (batch 1, f32, 2 threads, best of 5):

@@ -5,10 +5,11 @@
 
 use super::{cast, expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
 use crate::error::{Error, Result};
-use crate::linalg::{gemm_into, matmul};
+use crate::linalg::{gemm_into, gemm_into_with, matmul, Par};
 use crate::scalar::Scalar;
 use crate::tensor::{merge_leading, reshape, Shape};
-use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Ix2};
+use ndarray::{s, Array1, Array2, ArrayD, ArrayViewD, ArrayViewMut2, Axis, Ix2};
+use rayon::prelude::*;
 
 /// A dense layer.
 pub struct Dense<T: Scalar> {
@@ -75,31 +76,86 @@ pub fn modify_bias<T: Scalar>(b: &T, m: BiasMod) -> T {
     }
 }
 
+/// Bytes of modified weights materialised per block (per thread) when a rule
+/// substitutes the weights: a few MB, so a block is still in cache when the product
+/// reads it, and the full modified matrix (400 MB for VGG's first dense layer) is
+/// never held.
+const MOD_BLOCK_BYTES: usize = 2 << 20;
+
 impl<T: Scalar> Dense<T> {
-    fn weight_mod(&self, m: WeightMod) -> std::borrow::Cow<'_, Array2<T>> {
-        match m {
-            WeightMod::Identity => std::borrow::Cow::Borrowed(&self.weight),
-            m => std::borrow::Cow::Owned(self.weight.map(|w| modify_weight(w, m))),
-        }
+    /// Rows (or columns) of `W` per block of modified weights, for blocks of `len`
+    /// elements per row (column).
+    fn block(len: usize) -> usize {
+        (MOD_BLOCK_BYTES / (std::mem::size_of::<T>() * len.max(1))).max(8)
     }
 }
 
 impl<T: Scalar> Linear<T> for Dense<T> {
     fn forward_mod(&self, x: &ArrayViewD<T>, w: WeightMod, b: BiasMod) -> Result<ArrayD<T>> {
         let x = x.view().into_dimensionality::<Ix2>().map_err(|e| Error::Internal(e.to_string()))?;
-        let wm = self.weight_mod(w);
         let mut y = Array2::from_shape_fn((x.nrows(), self.bias.len()), |(_, j)| modify_bias(&self.bias[j], b));
-        gemm_into(&mut y.view_mut(), &x, &wm.t(), true);
+        if w == WeightMod::Identity {
+            gemm_into(&mut y.view_mut(), &x, &self.weight.t(), true);
+            return Ok(y.into_dyn());
+        }
+        // y[:, rows] += x · W'[rows]ᵀ, one block of output rows per task, each block's
+        // modified weights made in a per-task buffer (each output's sum runs over the
+        // same inputs in the same order as one product with the whole W' would)
+        let (out, inn) = self.weight.dim();
+        let rows = Self::block(inn);
+        let mut cols: Vec<ArrayViewMut2<T>> = Vec::new();
+        let mut rest = y.view_mut();
+        while rest.ncols() > 0 {
+            let h = rows.min(rest.ncols());
+            let (a, b_) = rest.split_at(Axis(1), h);
+            cols.push(a);
+            rest = b_;
+        }
+        let task = |(i, mut yb): (usize, ArrayViewMut2<T>)| {
+            let r0 = i * rows;
+            let wb = self.weight.slice(s![r0..r0 + yb.ncols(), ..]).map(|v| modify_weight(v, w));
+            gemm_into_with(&mut yb, &x, &wb.t(), true, Par::Seq);
+        };
+        if out > rows && rayon::current_num_threads() > 1 {
+            cols.into_par_iter().enumerate().for_each(task);
+        } else {
+            cols.into_iter().enumerate().for_each(task);
+        }
         Ok(y.into_dyn())
     }
 
     fn vjp_mod(&self, grad: &ArrayViewD<T>, _in_shape: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
-        let (s, b) = (grad.shape()[0], grad.shape()[1]);
+        let (s_, b) = (grad.shape()[0], grad.shape()[1]);
         let g = grad.as_standard_layout();
         let gv = g.view();
         let g2 = merge_leading(&gv, 2)?.into_dimensionality::<Ix2>().map_err(|e| Error::Internal(e.to_string()))?;
-        let gi = matmul(&g2, &self.weight_mod(w).view());
-        reshape(gi.into_dyn(), &[s, b, self.weight.ncols()])
+        let (out, inn) = self.weight.dim();
+        if w == WeightMod::Identity {
+            let gi = matmul(&g2, &self.weight.view());
+            return reshape(gi.into_dyn(), &[s_, b, inn]);
+        }
+        // gi[:, cols] = g · W'[:, cols], one block of input columns per task
+        let mut gi = Array2::<T>::zeros((g2.nrows(), inn));
+        let width = Self::block(out);
+        let mut blocks: Vec<ArrayViewMut2<T>> = Vec::new();
+        let mut rest = gi.view_mut();
+        while rest.ncols() > 0 {
+            let h = width.min(rest.ncols());
+            let (a, b_) = rest.split_at(Axis(1), h);
+            blocks.push(a);
+            rest = b_;
+        }
+        let task = |(i, mut gb): (usize, ArrayViewMut2<T>)| {
+            let c0 = i * width;
+            let wb = self.weight.slice(s![.., c0..c0 + gb.ncols()]).map(|v| modify_weight(v, w));
+            gemm_into_with(&mut gb, &g2, &wb.view(), false, Par::Seq);
+        };
+        if inn > width && rayon::current_num_threads() > 1 {
+            blocks.into_par_iter().enumerate().for_each(task);
+        } else {
+            blocks.into_iter().enumerate().for_each(task);
+        }
+        reshape(gi.into_dyn(), &[s_, b, inn])
     }
 }
 
@@ -163,6 +219,33 @@ mod tests {
         let layer = Dense::<f64>::new(randn(&[4, 6], &mut rng), None).unwrap();
         assert!(layer.output_shape(&[vec![5]]).is_err());
         assert!(layer.output_shape(&[vec![2, 3]]).is_err());
+    }
+
+    /// Modified weights in blocks (several per layer, on several threads) give the
+    /// product with the whole modified matrix.
+    #[test]
+    fn blocked_weight_modifiers_match_the_modified_matrix() {
+        let mut rng = Rng::new(4);
+        let (out, inn) = (20, 1 << 16);
+        let (w, b) = (randn(&[out, inn], &mut rng), randn(&[out], &mut rng));
+        let layer = Dense::<f64>::new(w.clone(), Some(b.clone())).unwrap();
+        assert!(Dense::<f64>::block(inn) < out && Dense::<f64>::block(out) < inn);
+        let x = randn(&[3, inn], &mut rng);
+        let g = randn(&[2, 3, out], &mut rng);
+        let w2 = w.into_dimensionality::<Ix2>().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        for m in [WeightMod::Positive, WeightMod::Negative, WeightMod::Gamma(0.25), WeightMod::Square] {
+            let wm = w2.map(|v| modify_weight(v, m));
+            let (y, gi) = pool.install(|| {
+                (layer.forward_mod(&x.view(), m, BiasMod::Positive).unwrap(), layer.vjp_mod(&g.view(), &[inn], m).unwrap())
+            });
+            let x2 = x.view().into_dimensionality::<Ix2>().unwrap();
+            let want = x2.dot(&wm.t()) + &b.mapv(|v| v.max(0.0)).into_dimensionality::<ndarray::Ix1>().unwrap();
+            assert!(y.iter().zip(want.iter()).all(|(a, b)| (a - b).abs() <= 1e-9 * (1.0 + b.abs())), "{m:?} forward");
+            let g2 = g.view().into_shape_with_order((6, out)).unwrap().into_dimensionality::<Ix2>().unwrap();
+            let want = g2.dot(&wm);
+            assert!(gi.iter().zip(want.iter()).all(|(a, b)| (a - b).abs() <= 1e-9 * (1.0 + b.abs())), "{m:?} vjp");
+        }
     }
 
     #[test]

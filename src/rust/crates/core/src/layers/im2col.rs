@@ -19,7 +19,7 @@
 //! keep the column buffer bounded and cache-resident. Parallelism lives inside the
 //! GEMM (rayon, in `gemm`) and inside im2col/col2im, one after the other, never nested.
 
-use crate::linalg::gemm_into;
+use crate::linalg::{gemm_into_with, Par};
 use crate::scalar::Scalar;
 use ndarray::{s, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder};
 use rayon::prelude::*;
@@ -35,6 +35,10 @@ const TILE_COLS: usize = 2048;
 /// Below this many column entries a chunk is handled on the calling thread (rayon's
 /// scheduling would cost more than it saves).
 const PARALLEL_MIN: usize = 1 << 15;
+/// Layers with fewer multiply-adds run on the calling thread.
+const PARALLEL_FLOPS: usize = 1 << 20;
+/// Fewest columns a chunk is cut down to so that every thread gets one.
+const MIN_TASK_COLS: usize = 256;
 
 /// Convolution geometry of one sample (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,10 +136,16 @@ pub(crate) fn lead_dim<T>(width: usize) -> usize {
 }
 
 /// Fill `cols` (`[K, n·(p1−p0)]`, row stride `ld`) from `x` (`n` samples `[C, H, W]`).
+#[cfg(test)]
 pub(crate) fn im2col<T: Scalar>(g: &Geom, x: &[T], n: usize, (p0, p1): (usize, usize), cols: &mut [T], ld: usize) {
+    fill_cols(g, x, n, (p0, p1), cols, ld, true)
+}
+
+/// [`im2col`], on the calling thread unless `parallel`.
+fn fill_cols<T: Scalar>(g: &Geom, x: &[T], n: usize, (p0, p1): (usize, usize), cols: &mut [T], ld: usize, parallel: bool) {
     let pc = p1 - p0;
     let width = n * pc;
-    debug_assert!(ld >= width && cols.len() == g.k() * ld);
+    debug_assert!(ld >= width && cols.len() >= (g.k() - 1) * ld + width);
     debug_assert_eq!(x.len(), n * g.in_len());
     let plane = g.h * g.w;
     let fill_row = |r: usize, row: &mut [T]| {
@@ -154,12 +164,33 @@ pub(crate) fn im2col<T: Scalar>(g: &Geom, x: &[T], n: usize, (p0, p1): (usize, u
             });
         }
     };
+    let cols = &mut cols[..g.k() * ld];
     // One task per row: rows are independent, and there are enough of them even for
     // 3-channel inputs (27 rows for a 3×3 kernel).
-    if g.k() * width >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+    if parallel && g.k() * width >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
         cols.par_chunks_mut(ld).enumerate().for_each(|(r, row)| fill_row(r, row));
     } else {
         cols.chunks_mut(ld).enumerate().for_each(|(r, row)| fill_row(r, row));
+    }
+}
+
+/// Add the columns of sample `s` of a chunk for one input channel (rows `row0 ..
+/// row0 + kh·kw` of `cols`) into that channel's input plane `dst` (`H·W`).
+fn add_plane<T: Scalar>(g: &Geom, cols: &[T], row0: usize, s: usize, (p0, p1): (usize, usize), ld: usize, dst: &mut [T]) {
+    let pc = p1 - p0;
+    for i in 0..g.kh {
+        for j in 0..g.kw {
+            let row = &cols[(row0 + i * g.kw + j) * ld + s * pc..][..pc];
+            g.for_runs(i, j, p0, p1, |q, len, start| {
+                let src = &row[q..q + len];
+                match start {
+                    None => {}
+                    // contiguous: a zip the compiler vectorises
+                    Some(st) if g.sw == 1 => dst[st..st + len].iter_mut().zip(src).for_each(|(d, &v)| *d += v),
+                    Some(st) => src.iter().enumerate().for_each(|(t, &v)| dst[st + t * g.sw] += v),
+                }
+            });
+        }
     }
 }
 
@@ -174,27 +205,11 @@ pub(crate) fn col2im<T: Scalar>(g: &Geom, cols: &[T], n: usize, (p0, p1): (usize
     let kk = g.kh * g.kw;
     // One task per (sample, channel) plane: planes are disjoint outputs, so no two
     // tasks ever add into the same element.
-    let add_plane = |idx: usize, dst: &mut [T]| {
-        let (s, c) = (idx / g.c, idx % g.c);
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = &cols[(c * kk + i * g.kw + j) * ld + s * pc..][..pc];
-                g.for_runs(i, j, p0, p1, |q, len, start| {
-                    let src = &row[q..q + len];
-                    match start {
-                        None => {}
-                        // contiguous: a zip the compiler vectorises
-                        Some(st) if g.sw == 1 => dst[st..st + len].iter_mut().zip(src).for_each(|(d, &v)| *d += v),
-                        Some(st) => src.iter().enumerate().for_each(|(t, &v)| dst[st + t * g.sw] += v),
-                    }
-                });
-            }
-        }
-    };
+    let add = |idx: usize, dst: &mut [T]| add_plane(g, cols, (idx % g.c) * kk, idx / g.c, (p0, p1), ld, dst);
     if g.k() * width >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        gx.par_chunks_mut(plane).enumerate().for_each(|(idx, dst)| add_plane(idx, dst));
+        gx.par_chunks_mut(plane).enumerate().for_each(|(idx, dst)| add(idx, dst));
     } else {
-        gx.chunks_mut(plane).enumerate().for_each(|(idx, dst)| add_plane(idx, dst));
+        gx.chunks_mut(plane).enumerate().for_each(|(idx, dst)| add(idx, dst));
     }
 }
 
@@ -219,27 +234,75 @@ impl Chunk {
     }
 }
 
-/// Split `rows` samples of `p` positions into chunks of about [`TILE_COLS`] columns
-/// (never more than `budget` column entries, `k` per column), and allocate a buffer
-/// that fits the largest.
-fn plan<T: Scalar>(rows: usize, k: usize, p: usize, budget: usize) -> (Vec<Chunk>, Vec<T>) {
-    let target = TILE_COLS.min(budget / k).max(1);
-    let chunks: Vec<Chunk> = if p <= target {
-        let g = (target / p).clamp(1, rows.max(1));
+/// Split `rows` samples of `p` positions into chunks of at most [`TILE_COLS`] columns
+/// (never more than `budget` column entries, `k` per column). With `tasks > 1` there
+/// are at least `tasks` chunks (a multiple of it) whenever each still gets
+/// [`MIN_TASK_COLS`] columns, so that every thread has whole chunks to itself. With
+/// `group`, small samples share a chunk side by side; without, chunks never span
+/// samples.
+fn plan(rows: usize, k: usize, p: usize, budget: usize, tasks: usize, group: bool) -> Vec<Chunk> {
+    let target = TILE_COLS.min(budget / k.max(1)).max(1);
+    let total = rows * p;
+    let mut n = total.div_ceil(target).max(1);
+    if tasks > 1 && total >= tasks * MIN_TASK_COLS {
+        n = n.max(tasks).next_multiple_of(tasks);
+    }
+    let width = total.div_ceil(n).max(1);
+    if p <= width && group {
+        let g = (width / p).clamp(1, rows.max(1));
         (0..rows).step_by(g).map(|r0| Chunk { r0, r1: (r0 + g).min(rows), p0: 0, p1: p }).collect()
     } else {
         // equal tiles rather than full ones plus a small remainder
-        let pc = p.div_ceil(p.div_ceil(target));
+        let pc = p.div_ceil(p.div_ceil(width.min(p)));
         (0..rows)
-            .flat_map(|r| (0..p).step_by(pc).map(move |p0| Chunk { r0: r, r1: r + 1, p0, p1: (p0 + pc).min(p) }))
+            .flat_map(|r| (0..p).step_by(pc.max(1)).map(move |p0| Chunk { r0: r, r1: r + 1, p0, p1: (p0 + pc).min(p) }))
             .collect()
-    };
-    let max_ld = chunks.iter().map(|c| lead_dim::<T>(c.cols())).max().unwrap_or(0);
-    (chunks, vec![T::zero(); k * max_ld])
+    }
+}
+
+/// Whether `work` multiply-adds are worth splitting across threads.
+fn parallel_work(work: usize) -> bool {
+    rayon::current_num_threads() > 1 && work >= PARALLEL_FLOPS
+}
+
+/// A pointer to an output array that parallel tasks fill in disjoint parts.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut<T>(pub(crate) *mut T);
+// SAFETY: only used to hand disjoint regions of one array to rayon tasks (see the
+// users); the array outlives the parallel loop.
+unsafe impl<T> Send for SharedMut<T> {}
+unsafe impl<T> Sync for SharedMut<T> {}
+
+/// Scratch buffers, one per rayon worker: a task takes the one of the thread it runs
+/// on (tasks never call into rayon while holding it, so the lock is never contended).
+pub(crate) struct Scratch<T>(Vec<std::sync::Mutex<(Vec<T>, Vec<T>)>>);
+
+impl<T: Scalar> Scratch<T> {
+    pub(crate) fn new() -> Self {
+        Scratch((0..rayon::current_num_threads().max(1)).map(|_| std::sync::Mutex::new((Vec::new(), Vec::new()))).collect())
+    }
+    pub(crate) fn get(&self) -> std::sync::MutexGuard<'_, (Vec<T>, Vec<T>)> {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
+        self.0[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `buf` grown (zero-filled) to at least `n` elements.
+fn at_least<T: Scalar>(buf: &mut Vec<T>, n: usize) -> &mut [T] {
+    if buf.len() < n {
+        buf.resize(n, T::zero());
+    }
+    &mut buf[..n]
 }
 
 /// Forward: `x` (`rows` samples `[C, H, W]`, flat) → `[rows, C_out, P]` with
 /// `y_b = bias + W · cols_b` (`w` is `[C_out, K]`).
+///
+/// Threads: when the product is large and there are at least as many chunks as
+/// threads, each chunk is one task (its own im2col and a single-threaded GEMM into
+/// its own part of `y`), so threads never wait on each other inside a layer; a layer
+/// with fewer columns than that (a small map at batch 1) runs its one chunk with
+/// the GEMM split across threads instead.
 pub(crate) fn conv_forward<T: Scalar>(
     g: &Geom,
     x: &[T],
@@ -250,68 +313,157 @@ pub(crate) fn conv_forward<T: Scalar>(
 ) -> Array3<T> {
     let (c_out, p, k, len) = (w.nrows(), g.p(), g.k(), g.in_len());
     let mut y = Array3::<T>::zeros((rows, c_out, p));
-    if let Some(b) = bias {
-        y.axis_iter_mut(Axis(1)).zip(b.iter()).for_each(|(mut ch, &v)| ch.fill(v));
-    }
-    if g.pointwise(rows) {
-        for (r, mut yr) in y.outer_iter_mut().enumerate() {
-            let xr = ArrayView2::from_shape((k, p), &x[r * len..][..len]).expect("pointwise shape");
-            gemm_into(&mut yr, w, &xr, true);
+    let parallel = parallel_work(c_out * k * rows * p);
+    let tasks = if parallel { rayon::current_num_threads() } else { 1 };
+    let pointwise = g.pointwise(rows);
+    let chunks = plan(rows, k, p, if pointwise { usize::MAX } else { budget }, tasks, !pointwise);
+    let fill_bias = |yv: &mut ArrayViewMut2<T>| {
+        if let Some(b) = bias {
+            yv.axis_iter_mut(Axis(0)).zip(b.iter()).for_each(|(mut ch, &v)| ch.fill(v));
         }
-        return y;
-    }
-    let (chunks, mut cols) = plan::<T>(rows, k, p, budget);
-    let mut tmp = Vec::new();
-    for ch @ Chunk { r0, r1, p0, p1 } in chunks {
+    };
+    let y_ptr = SharedMut(y.as_mut_ptr());
+    let scratch = Scratch::<T>::new();
+    let one = |ch: &Chunk, par: Par| {
+        let Chunk { r0, r1, p0, p1 } = *ch;
         let (n, ld) = (ch.cols(), lead_dim::<T>(ch.cols()));
-        im2col(g, &x[r0 * len..r1 * len], r1 - r0, (p0, p1), &mut cols[..k * ld], ld);
-        let cv = ArrayView2::from_shape((k, n).strides((ld, 1)), &cols[..k * ld]).expect("cols shape");
+        let y_ptr = y_ptr;
         if r1 - r0 == 1 {
-            gemm_into(&mut y.slice_mut(s![r0, .., p0..p1]), w, &cv, true);
+            // SAFETY: chunks cover disjoint (sample, position range) blocks of `y`,
+            // whose [C_out, P] slab of sample r0 starts at r0·C_out·P.
+            let mut yv = unsafe {
+                ArrayViewMut2::from_shape_ptr((c_out, n).strides((p, 1)), y_ptr.0.add(r0 * c_out * p + p0))
+            };
+            fill_bias(&mut yv);
+            if pointwise {
+                let xr = ArrayView2::from_shape((k, p), &x[r0 * len..][..len]).expect("pointwise shape");
+                gemm_into_with(&mut yv, w, &xr.slice(s![.., p0..p1]), true, par);
+                return;
+            }
+            let mut bufs = scratch.get();
+            let cols = at_least(&mut bufs.0, k * ld);
+            fill_cols(g, &x[r0 * len..r1 * len], 1, (p0, p1), cols, ld, par == Par::Auto);
+            let cv = ArrayView2::from_shape((k, n).strides((ld, 1)), &cols[..]).expect("cols shape");
+            gemm_into_with(&mut yv, w, &cv, true, par);
         } else {
             // Samples side by side in the columns: the product is [C_out, G, P] and is
-            // added back in [G, C_out, P] order.
-            tmp.resize(c_out * ld, T::zero());
+            // written back in [G, C_out, P] order.
+            let mut bufs = scratch.get();
+            let (cols, tmp) = &mut *bufs;
+            let cols = at_least(cols, k * ld);
+            fill_cols(g, &x[r0 * len..r1 * len], r1 - r0, (p0, p1), cols, ld, par == Par::Auto);
+            let cv = ArrayView2::from_shape((k, n).strides((ld, 1)), &cols[..]).expect("cols shape");
+            let tmp = at_least(tmp, c_out * ld);
             let mut tv = ArrayViewMut2::from_shape((c_out, n).strides((ld, 1)), &mut tmp[..]).expect("tmp shape");
-            gemm_into(&mut tv, w, &cv, false);
+            gemm_into_with(&mut tv, w, &cv, false, par);
             let t3 = ArrayView3::from_shape((c_out, r1 - r0, p).strides((ld, p, 1)), &tmp[..]).expect("tmp shape");
-            let mut ys = y.slice_mut(s![r0..r1, .., ..]);
-            ys += &t3.permuted_axes([1, 0, 2]);
+            // SAFETY: samples r0..r1 belong to this chunk only.
+            let mut ys =
+                unsafe { ArrayViewMut3::from_shape_ptr((r1 - r0, c_out, p), y_ptr.0.add(r0 * c_out * p)) };
+            ys.assign(&t3.permuted_axes([1, 0, 2]));
+            for mut yv in ys.outer_iter_mut() {
+                if let Some(b) = bias {
+                    yv.axis_iter_mut(Axis(0)).zip(b.iter()).for_each(|(mut ch, &v)| ch += v);
+                }
+            }
         }
+    };
+    if tasks > 1 && chunks.len() >= tasks {
+        chunks.par_iter().for_each(|ch| one(ch, Par::Seq));
+    } else {
+        chunks.iter().for_each(|ch| one(ch, if parallel { Par::Auto } else { Par::Seq }));
     }
     y
 }
 
 /// VJP: `grad` `[rows, C_out, P]` → `[rows, C, H·W]` with `gx_b = col2im(Wᵀ · g_b)`.
+///
+/// Threads: col2im of neighbouring chunks adds into the same input rows, so large
+/// layers are split by input channel instead: each task takes a group of channels
+/// (its rows of `Wᵀ`) through every chunk and adds into those channels' planes only.
+/// 1×1 layers (no col2im) are split by columns like the forward pass.
 pub(crate) fn conv_vjp<T: Scalar>(g: &Geom, grad: &ArrayView3<T>, w: &ArrayView2<T>, budget: usize) -> Array3<T> {
     let (rows, c_out, p, k, len) = (grad.shape()[0], w.nrows(), g.p(), g.k(), g.in_len());
     let wt = w.t();
     let mut gx = Array3::<T>::zeros((rows, g.c, g.h * g.w));
+    let parallel = parallel_work(c_out * k * rows * p);
+    let nt = if parallel { rayon::current_num_threads() } else { 1 };
+    let gx_ptr = SharedMut(gx.as_mut_ptr());
     if g.pointwise(rows) {
-        for (mut gxr, gr) in gx.outer_iter_mut().zip(grad.outer_iter()) {
-            gemm_into(&mut gxr, &wt, &gr, false);
+        let chunks = plan(rows, k, p, usize::MAX, nt, false);
+        let one = |ch: &Chunk, par: Par| {
+            let gx_ptr = gx_ptr;
+            // SAFETY: chunks cover disjoint (sample, position range) blocks of `gx`
+            // (a 1×1 layer's input has the output's positions).
+            let mut gv = unsafe {
+                ArrayViewMut2::from_shape_ptr((g.c, ch.cols()).strides((p, 1)), gx_ptr.0.add(ch.r0 * len + ch.p0))
+            };
+            gemm_into_with(&mut gv, &wt, &grad.slice(s![ch.r0, .., ch.p0..ch.p1]), false, par);
+        };
+        if nt > 1 && chunks.len() >= nt {
+            chunks.par_iter().for_each(|ch| one(ch, Par::Seq));
+        } else {
+            chunks.iter().for_each(|ch| one(ch, if parallel { Par::Auto } else { Par::Seq }));
         }
         return gx;
     }
-    let (chunks, mut dcols) = plan::<T>(rows, k, p, budget);
-    let mut tmp = Vec::new();
+    let chunks = plan(rows, k, p, budget, 1, true);
+    let kk = g.kh * g.kw;
+    // the chunk's signal as [C_out, n] (row stride ld), samples side by side
+    let signal = |ch: &Chunk, tmp: &mut Vec<T>, ld: usize| {
+        let Chunk { r0, r1, .. } = *ch;
+        let tmp = at_least(tmp, c_out * ld);
+        let mut t3 = ArrayViewMut3::from_shape((c_out, r1 - r0, p).strides((ld, p, 1)), &mut tmp[..]).expect("tmp shape");
+        t3.assign(&grad.slice(s![r0..r1, .., ..]).permuted_axes([1, 0, 2]));
+    };
+    let groups = if nt > 1 { g.c.min(nt) } else { 1 };
+    if groups > 1 {
+        let scratch = Scratch::<T>::new();
+        (0..groups).into_par_iter().for_each(|t| {
+            let (c0, c1) = (t * g.c / groups, (t + 1) * g.c / groups);
+            let wt_t = wt.slice(s![c0 * kk..c1 * kk, ..]);
+            let mut bufs = scratch.get();
+            let (dcols, tmp) = &mut *bufs;
+            let gx_ptr = gx_ptr;
+            for ch in &chunks {
+                let Chunk { r0, r1, p0, p1 } = *ch;
+                let (n, ld) = (ch.cols(), lead_dim::<T>(ch.cols()));
+                let dc = at_least(dcols, (c1 - c0) * kk * ld);
+                let mut dv = ArrayViewMut2::from_shape(((c1 - c0) * kk, n).strides((ld, 1)), &mut dc[..]).expect("dcols");
+                if r1 - r0 == 1 {
+                    gemm_into_with(&mut dv, &wt_t, &grad.slice(s![r0, .., p0..p1]), false, Par::Seq);
+                } else {
+                    signal(ch, tmp, ld);
+                    let tv = ArrayView2::from_shape((c_out, n).strides((ld, 1)), &tmp[..]).expect("tmp shape");
+                    gemm_into_with(&mut dv, &wt_t, &tv, false, Par::Seq);
+                }
+                let plane = g.h * g.w;
+                for s in 0..r1 - r0 {
+                    for c in c0..c1 {
+                        // SAFETY: this task alone writes the planes of channels c0..c1.
+                        let dst = unsafe { std::slice::from_raw_parts_mut(gx_ptr.0.add(((r0 + s) * g.c + c) * plane), plane) };
+                        add_plane(g, dc, (c - c0) * kk, s, (p0, p1), ld, dst);
+                    }
+                }
+            }
+        });
+        return gx;
+    }
+    let (mut dcols, mut tmp) = (Vec::new(), Vec::new());
     let gxs = gx.as_slice_mut().expect("fresh array");
+    let par = if parallel { Par::Auto } else { Par::Seq };
     for ch @ Chunk { r0, r1, p0, p1 } in chunks {
         let (n, ld) = (ch.cols(), lead_dim::<T>(ch.cols()));
-        let mut dv = ArrayViewMut2::from_shape((k, n).strides((ld, 1)), &mut dcols[..k * ld]).expect("dcols shape");
+        let dc = at_least(&mut dcols, k * ld);
+        let mut dv = ArrayViewMut2::from_shape((k, n).strides((ld, 1)), &mut dc[..]).expect("dcols shape");
         if r1 - r0 == 1 {
-            gemm_into(&mut dv, &wt, &grad.slice(s![r0, .., p0..p1]), false);
+            gemm_into_with(&mut dv, &wt, &grad.slice(s![r0, .., p0..p1]), false, par);
         } else {
-            // Lay the samples' signals side by side ([C_out, G, P]) to match the column
-            // order of im2col.
-            tmp.resize(c_out * ld, T::zero());
-            let mut t3 =
-                ArrayViewMut3::from_shape((c_out, r1 - r0, p).strides((ld, p, 1)), &mut tmp[..]).expect("tmp shape");
-            t3.assign(&grad.slice(s![r0..r1, .., ..]).permuted_axes([1, 0, 2]));
+            signal(&ch, &mut tmp, ld);
             let tv = ArrayView2::from_shape((c_out, n).strides((ld, 1)), &tmp[..]).expect("tmp shape");
-            gemm_into(&mut dv, &wt, &tv, false);
+            gemm_into_with(&mut dv, &wt, &tv, false, par);
         }
-        col2im(g, &dcols[..k * ld], r1 - r0, (p0, p1), &mut gxs[r0 * len..r1 * len], ld);
+        col2im(g, dc, r1 - r0, (p0, p1), &mut gxs[r0 * len..r1 * len], ld);
     }
     gx
 }

@@ -23,6 +23,7 @@ mod im2col;
 pub mod padding;
 pub mod pool;
 pub mod skip;
+mod winograd;
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};

@@ -12,7 +12,7 @@
 //! traces of the same batch, and averages `m ⊙ (x − ref)` over the references.
 //! DeepLift is the case of a single reference.
 
-use super::expectation::{mean_rows, mean_signals, outputs, Context, Plan};
+use super::expectation::{mean_rows, mean_signals, outputs, stack, Context, Plan};
 use super::{MethodResult, RunInputs};
 use crate::error::{Error, Result};
 use crate::propagate::{backward, Rule};
@@ -20,6 +20,7 @@ use crate::rules::deeplift::{DeepLift, DeepLiftKind, Traced};
 use crate::scalar::Scalar;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis};
 use serde::Deserialize;
+use std::cell::RefCell;
 
 /// Arguments of DeepLift.
 #[derive(Debug, Clone, Deserialize)]
@@ -64,7 +65,11 @@ pub(super) fn attribute<T: Scalar>(
     let (b, r) = (data[0].shape()[0], refs[0].shape()[0]);
     // two traces per row (data and reference)
     let rows_per_chunk = g.rows_per_chunk(ctx.targets.total(), ctx.budget / 2);
-    let signals = mean_signals(ctx, b, &Pairs { data, refs }, rows_per_chunk, &|xs: &[ArrayD<T>], _: usize| {
+    // pred and z(x) of each chunk's instances, and mean_r z(ref_r): read off the traces
+    // the multipliers need anyway instead of two more forward passes
+    let (preds, zs) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let z_ref: RefCell<Option<Vec<ArrayD<T>>>> = RefCell::new(None);
+    let signals = mean_signals(ctx, b, &Pairs { data, refs }, rows_per_chunk, &|xs: &[ArrayD<T>], i0: usize| {
         let rows = xs[0].shape()[0];
         // row q pairs instance q / R with reference q % R (chunks hold whole instances)
         let tiled: Vec<ArrayD<T>> = refs
@@ -76,6 +81,16 @@ pub(super) fn attribute<T: Scalar>(
             .collect();
         let trace = g.forward(xs)?;
         let ref_trace = g.forward(&tiled)?;
+        let first_rows: Vec<usize> = (0..rows / r).map(|i| i * r).collect();
+        let pick = |t: &crate::graph::Trace<T>, pre: bool, at: &[usize]| -> Vec<ArrayD<T>> {
+            ctx.targets.select(g, t, pre).into_iter().map(|a| a.select(Axis(0), at)).collect()
+        };
+        preds.borrow_mut().push((i0, pick(&trace, false, &first_rows)));
+        zs.borrow_mut().push((i0, pick(&trace, ctx.ignore_last_act, &first_rows)));
+        z_ref.borrow_mut().get_or_insert_with(|| {
+            let all: Vec<usize> = (0..r).collect();
+            pick(&ref_trace, ctx.ignore_last_act, &all).iter().map(mean_rows).collect()
+        });
         let seeds = ctx.targets.seeds(g, rows, ctx.ignore_last_act);
         let seeded: Vec<usize> = seeds.iter().map(|(id, _)| *id).collect();
         let rule = DeepLift::new(
@@ -88,9 +103,13 @@ pub(super) fn attribute<T: Scalar>(
         )?;
         backward(g, xs, &trace, seeds, &|_| -> &dyn Rule<T> { &rule })
     })?;
-    let (pred, z) = outputs(ctx, data)?;
-    let (_, z_ref) = outputs(ctx, refs)?;
-    let goal = z.iter().zip(&z_ref).map(|(z, z_ref)| Some(z - &mean_rows(z_ref))).collect();
+    let (pred, z) = (stack(preds.into_inner())?, stack(zs.into_inner())?);
+    let z_ref = match z_ref.into_inner() {
+        Some(z) => z,
+        // no rows, no chunk: the references' outputs need their own pass
+        None => outputs(ctx, refs)?.1.iter().map(mean_rows).collect(),
+    };
+    let goal = z.iter().zip(&z_ref).map(|(z, z_ref)| Some(z - z_ref)).collect();
     Ok(MethodResult { result: ctx.targets.split(g, signals), pred: pred.into_iter().map(Some).collect(), goal })
 }
 

@@ -8,8 +8,8 @@
 //! Rows are processed in chunks of whole instances so that one chunk's trace and
 //! backward signals fit the memory budget; results do not depend on the chunking.
 
-use crate::error::Result;
-use crate::graph::Graph;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Trace};
 use crate::methods::Targets;
 use crate::propagate::{backward, GradientRule, Rule};
 use crate::scalar::Scalar;
@@ -40,12 +40,29 @@ pub trait Plan<T: Scalar>: Sync {
 /// Mean over each instance's points of `gradient ⊙ multiplier`, per model input
 /// `[S, B, in...]` (`None` where no gradient arrives).
 pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>) -> Result<Vec<Option<ArrayD<T>>>> {
+    mean_gradients_with(ctx, b, plan, None)
+}
+
+/// A look at each chunk's forward trace, with the index of the chunk's first instance
+/// (e.g. to take the model outputs from it instead of running another forward pass).
+pub type OnTrace<'a, T> = dyn Fn(usize, &Trace<T>) + 'a;
+
+/// [`mean_gradients`], handing each chunk's trace to `on_trace` before its reverse pass.
+pub fn mean_gradients_with<T: Scalar>(
+    ctx: &Context<T>,
+    b: usize,
+    plan: &dyn Plan<T>,
+    on_trace: Option<&OnTrace<T>>,
+) -> Result<Vec<Option<ArrayD<T>>>> {
     let g = ctx.graph;
     let rule = GradientRule;
     let rule_for = |_: usize| -> &dyn Rule<T> { &rule };
     let rows = g.rows_per_chunk(ctx.targets.total(), ctx.budget);
-    mean_signals(ctx, b, plan, rows, &|xs: &[ArrayD<T>], _: usize| {
+    mean_signals(ctx, b, plan, rows, &|xs: &[ArrayD<T>], i0: usize| {
         let trace = g.forward(xs)?;
+        if let Some(f) = on_trace {
+            f(i0, &trace);
+        }
         let seeds = ctx.targets.seeds(g, xs[0].shape()[0], ctx.ignore_last_act);
         backward(g, xs, &trace, seeds, &rule_for)
     })
@@ -96,7 +113,7 @@ pub fn mean_signals<T: Scalar>(
             shape[1] = i1 - i0;
             shape.insert(2, n);
             let grad = crate::tensor::reshape(grad, &shape)?;
-            let mean = grad.mean_axis(Axis(2)).ok_or_else(|| crate::Error::Internal("empty mean".into()))?;
+            let mean = grad.mean_axis(Axis(2)).ok_or_else(|| Error::Internal("empty mean".into()))?;
             let dst = out[j].get_or_insert_with(|| {
                 let mut full = mean.shape().to_vec();
                 full[1] = b;
@@ -137,11 +154,24 @@ pub fn outputs<T: Scalar>(ctx: &Context<T>, data: &[ArrayD<T>]) -> Result<(Block
         (0..n_out)
             .map(|k| {
                 let views: Vec<ArrayViewD<T>> = parts.iter().map(|p| p[k].view()).collect();
-                ndarray::concatenate(Axis(0), &views).map_err(|e| crate::Error::Internal(e.to_string()))
+                ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Internal(e.to_string()))
             })
             .collect()
     };
     Ok((join(preds)?, join(zs)?))
+}
+
+/// Per output with a selection: the chunks' `[rows, S_k]` blocks (tagged with the
+/// chunk's first row) stacked in row order.
+pub fn stack<T: Scalar>(mut chunks: Vec<(usize, Vec<ArrayD<T>>)>) -> Result<Vec<ArrayD<T>>> {
+    chunks.sort_by_key(|(i0, _)| *i0);
+    let n = chunks.first().map_or(0, |(_, c)| c.len());
+    (0..n)
+        .map(|k| {
+            let views: Vec<ArrayViewD<T>> = chunks.iter().map(|(_, c)| c[k].view()).collect();
+            ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Internal(e.to_string()))
+        })
+        .collect()
 }
 
 /// Row-wise mean of `[R, S_k]` blocks → `[1, S_k]`.

@@ -1,11 +1,13 @@
 //! Vanilla gradient `∂z/∂x` and Gradient×Input `x ⊙ ∂z/∂x`
 //! (Simonyan et al. 2014; Shrikumar et al. 2016). Decomposition goal: `z(x)`.
 
-use super::expectation::{mean_gradients, outputs, Context, Plan};
+use super::expectation::{mean_gradients_with, stack, Context, Plan};
 use super::{MethodResult, RunInputs};
 use crate::error::Result;
 use crate::scalar::Scalar;
+use crate::graph::Trace;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis};
+use std::cell::RefCell;
 
 struct AtData<'a, T: Scalar> {
     data: &'a [ArrayD<T>],
@@ -27,7 +29,14 @@ impl<T: Scalar> Plan<T> for AtData<'_, T> {
 /// Run Gradient (optionally ×Input).
 pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool) -> Result<MethodResult<T>> {
     let b = inputs.data[0].shape()[0];
-    let grads = mean_gradients(ctx, b, &AtData { data: &inputs.data, times_input })?;
-    let (pred, z) = outputs(ctx, &inputs.data)?;
+    // The points are the data rows themselves, so pred and goal come from the traces
+    // of the gradient's own forward passes (no second forward pass).
+    let (preds, zs) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let keep = |i0: usize, trace: &Trace<T>| {
+        preds.borrow_mut().push((i0, ctx.targets.select(ctx.graph, trace, false)));
+        zs.borrow_mut().push((i0, ctx.targets.select(ctx.graph, trace, ctx.ignore_last_act)));
+    };
+    let grads = mean_gradients_with(ctx, b, &AtData { data: &inputs.data, times_input }, Some(&keep))?;
+    let (pred, z) = (stack(preds.into_inner())?, stack(zs.into_inner())?);
     Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal: z.into_iter().map(Some).collect() })
 }

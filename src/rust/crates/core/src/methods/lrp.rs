@@ -13,10 +13,10 @@
 //! `low`/`high` (input bounds for the preset EpsilonGammaBox and for zbox entries
 //! without their own; default null).
 
-use super::expectation::{mean_signals, Context, Plan};
+use super::expectation::{mean_signals, stack, Context, Plan};
 use super::{MethodResult, RunInputs};
 use crate::composite::Composite;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::{Graph, Trace};
 use crate::propagate::{backward, Rule};
 use crate::scalar::Scalar;
@@ -88,18 +88,6 @@ fn start_values<T: Scalar>(ctx: &Context<T>, trace: &Trace<T>) -> Vec<ArrayD<T>>
             } else {
                 v
             }
-        })
-        .collect()
-}
-
-/// Per output with a selection: the chunks' `[rows, S_k]` blocks stacked in row order.
-fn stack<T: Scalar>(mut chunks: Vec<(usize, Vec<ArrayD<T>>)>) -> Result<Vec<ArrayD<T>>> {
-    chunks.sort_by_key(|(i0, _)| *i0);
-    let n = chunks.first().map_or(0, |(_, c)| c.len());
-    (0..n)
-        .map(|k| {
-            let views: Vec<ArrayViewD<T>> = chunks.iter().map(|(_, c)| c[k].view()).collect();
-            ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Internal(e.to_string()))
         })
         .collect()
 }

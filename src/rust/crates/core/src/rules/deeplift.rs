@@ -301,11 +301,7 @@ impl<T: Scalar> Rule<T> for DeepLift<'_, T> {
 
 /// `upper ⊙ factor` for a signal `[S, B, ...]` and a factor `[B, ...]`.
 fn times<T: Scalar>(upper: &ArrayViewD<T>, factor: &ArrayD<T>) -> ArrayD<T> {
-    let mut out = upper.as_standard_layout().into_owned();
-    for mut slab in out.outer_iter_mut() {
-        slab *= factor;
-    }
-    out
+    crate::rules::basic::times_per_slab(upper, &factor.view())
 }
 
 /// Rescale factor of an activation, `[B, ...]`: `Δy/Δz`, or the derivative at the
@@ -313,18 +309,22 @@ fn times<T: Scalar>(upper: &ArrayViewD<T>, factor: &ArrayD<T>) -> ArrayD<T> {
 pub fn secant<T: Scalar>(act: Activation, z: &ArrayViewD<T>, z_ref: &ArrayViewD<T>, y: &ArrayViewD<T>, y_ref: &ArrayViewD<T>) -> ArrayD<T> {
     let stab = T::STAB;
     let half = T::of(0.5);
-    let mut f = ArrayD::<T>::zeros(z.raw_dim());
-    let mut near_zero = false;
-    Zip::from(&mut f).and(z).and(z_ref).and(y).and(y_ref).for_each(|f, &z, &zr, &y, &yr| {
-        let dz = z - zr;
-        if dz.abs() <= stab {
-            near_zero = true;
-            *f = act.derivative(half * (z + zr));
-        } else {
-            *f = (y - yr) / dz;
+    let (zs, zrs, ys, yrs) = (z.as_standard_layout(), z_ref.as_standard_layout(), y.as_standard_layout(), y_ref.as_standard_layout());
+    let slices = (zs.as_slice(), zrs.as_slice(), ys.as_slice(), yrs.as_slice());
+    let (Some(zf), Some(zrf), Some(yf), Some(yrf)) = slices else { unreachable!("standard layout") };
+    let mut f = vec![T::zero(); zf.len()];
+    let n = zf.len();
+    crate::linalg::for_slab_pieces(&mut f, n, |piece, at, _| {
+        let m = piece.len();
+        let it = piece.iter_mut().zip(&zf[at..at + m]).zip(&zrf[at..at + m]).zip(&yf[at..at + m]).zip(&yrf[at..at + m]);
+        for ((((f, &z), &zr), &y), &yr) in it {
+            let dz = z - zr;
+            *f = if dz.abs() <= stab { act.derivative(half * (z + zr)) } else { (y - yr) / dz };
         }
     });
-    if near_zero && !act.is_elementwise() {
+    let mut f = ArrayD::from_shape_vec(z.raw_dim(), f).expect("same shape");
+    let near_zero = || zf.iter().zip(zrf).any(|(&z, &zr)| (z - zr).abs() <= stab);
+    if !act.is_elementwise() && near_zero() {
         // softmax: the diagonal of its Jacobian at the midpoint, s_i (1 − s_i)
         let mid = (z + z_ref) * half;
         let s = act.forward(&mid.view());

@@ -62,14 +62,15 @@
 //! * Flatten, Concatenate, Padding, Skipping, GlobalAvgPooling (`R/n` to every
 //!   position) and GlobalMaxPooling (R to the first maximum): the plain VJP.
 
-use super::basic::{Amount, BasicRule, Gate, Group, InputMod, Stabiliser, Term};
+use super::basic::{stabilised, Amount, BasicRule, Gate, Group, InputMod, Stabiliser, Term};
+use crate::linalg::map_slabs;
 use crate::error::{Error, Result};
 use crate::graph::Node;
 use crate::layers::pool::AvgPoolMap;
 use crate::layers::{BiasMod, WeightMod};
 use crate::propagate::Rule;
 use crate::scalar::Scalar;
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 
 /// innsight's default ε of the epsilon rule (its docs said 0.01, its code used 0.001;
 /// decision 1 keeps 0.001).
@@ -318,26 +319,36 @@ impl<T: Scalar> Rule<T> for DiagonalRule {
         let x = &inputs[0];
         let fx = lin.forward_mod(x, WeightMod::Identity, BiasMod::Zero)?;
         let stab = T::STAB;
-        let at_zero = |v: T| if v == T::zero() { stab } else { T::zero() };
+        let at_zero = move |v: T| if v == T::zero() { stab } else { T::zero() };
+        let ys = output.as_standard_layout();
+        let (ff, yf) = (fx.as_slice().expect("fresh array"), ys.as_slice().expect("standard layout"));
         let factor = match *self {
-            DiagonalRule::Simple => Zip::from(&fx).and(output).map_collect(|&a, &y| a / (y + at_zero(y))),
+            DiagonalRule::Simple => map_slabs(ff, yf, |a, y| a / (y + at_zero(y))),
             DiagonalRule::Epsilon(e) => {
                 let e = T::of(e);
-                Zip::from(&fx).and(output).map_collect(|&a, &y| a / (y + e * sgn(y) + at_zero(y)))
+                map_slabs(ff, yf, |a, y| a / (y + e * sgn(y) + at_zero(y)))
             }
             DiagonalRule::AlphaBeta(alpha) => {
-                let zeros = ArrayD::<T>::zeros(x.raw_dim());
+                // the map's bias parts at one row (they do not depend on the row)
+                let zeros = ArrayD::<T>::zeros(ndarray::IxDyn(&[&[1][..], &x.shape()[1..]].concat()));
                 let b_pos = lin.forward_mod(&zeros.view(), WeightMod::Identity, BiasMod::Positive)?;
                 let b_neg = lin.forward_mod(&zeros.view(), WeightMod::Identity, BiasMod::Negative)?;
+                let (bp, bn) = (b_pos.as_slice().expect("fresh array"), b_neg.as_slice().expect("fresh array"));
                 let (a, one_minus_a) = (T::of(alpha), T::of(1.0 - alpha));
-                Zip::from(&fx).and(&b_pos).and(&b_neg).map_collect(|&v, &bp, &bn| {
-                    let (p, q) = (v.max(T::zero()), v.min(T::zero()));
-                    let pos = p / (p + at_zero(p) + bp);
-                    let neg = if alpha == 1.0 { T::zero() } else { q / (q - at_zero(q) + bn) };
-                    a * pos + one_minus_a * neg
-                })
+                let mut f = vec![T::zero(); ff.len()];
+                crate::linalg::for_slab_pieces(&mut f, bp.len(), |piece, at, off| {
+                    let n = piece.len();
+                    for (((o, &v), &bp), &bn) in piece.iter_mut().zip(&ff[at..at + n]).zip(&bp[off..off + n]).zip(&bn[off..off + n]) {
+                        let (p, q) = (v.max(T::zero()), v.min(T::zero()));
+                        let pos = p / (p + at_zero(p) + bp);
+                        let neg = if alpha == 1.0 { T::zero() } else { q / (q - at_zero(q) + bn) };
+                        *o = a * pos + one_minus_a * neg;
+                    }
+                });
+                f
             }
         };
+        let factor = ArrayD::from_shape_vec(fx.raw_dim(), factor).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(vec![super::basic::times_per_slab(upper, &factor.view())])
     }
 }
@@ -367,12 +378,12 @@ impl<T: Scalar> Rule<T> for ProportionalSum {
         output: &ArrayViewD<T>,
         upper: &ArrayViewD<T>,
     ) -> Result<Vec<ArrayD<T>>> {
-        let mut d = output.to_owned();
-        Stabiliser::SIMPLE.apply(&mut d);
-        let mut g = upper.to_owned();
-        for mut slab in g.outer_iter_mut() {
-            slab.zip_mut_with(&d, |r, &dv| *r /= dv);
-        }
+        // g = R / stab(y) in one pass, then g ⊙ x_k per summand
+        let (us, ys) = (upper.as_standard_layout(), output.as_standard_layout());
+        let (uf, yf) = (us.as_slice().expect("standard"), ys.as_slice().expect("standard"));
+        let (eps, at_zero) = (Stabiliser::SIMPLE.eps.value::<T>(), Stabiliser::SIMPLE.at_zero.value::<T>());
+        let g = ArrayD::from_shape_vec(upper.raw_dim(), map_slabs(uf, yf, |r, y| r / stabilised(y, eps, at_zero)))
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(inputs.iter().map(|x| super::basic::times_per_slab(&g.view(), x)).collect())
     }
 }
