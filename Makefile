@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):$(HOME)/.cargo/bin
 export NOT_CRAN := true
 
-.PHONY: deps install docs demo test test-rust test-r test-keras check bench clean
+.PHONY: deps install docs demo demo-models test test-rust test-r test-keras check bench clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -20,6 +20,11 @@ docs: deps
 
 demo: install
 	Rscript tools/demo.R
+
+# Retrain the shipped demo models in inst/extdata (PyTorch on the CPU, about ten
+# minutes; run by hand, not in CI). See tools/demo-models/README.md.
+demo-models: install
+	@bash tools/demo-models/run.sh
 
 test: deps
 	@bash tools/test-all.sh

@@ -77,6 +77,40 @@ InterpretingMethod <- R6::R6Class("InterpretingMethod",
     print = function(...) {
       print_method(self, private)
       invisible(self)
+    },
+
+    #' @description Plot the result of single instances (also `plot(x, ...)`);
+    #'   see [innsight_plot] for the arguments and examples. The method object is
+    #'   not changed.
+    #' @param data_idx,output_idx,output_label,aggr_channels,as_plotly,same_scale,show_preds,show_image,images,image_alpha
+    #'   See [innsight_plot].
+    #' @return An [`innsight_ggplot2`] or [`innsight_plotly`] object.
+    plot = function(data_idx = 1, output_idx = NULL, output_label = NULL, aggr_channels = "sum",
+                    as_plotly = FALSE, same_scale = FALSE, show_preds = TRUE, show_image = "none",
+                    images = NULL, image_alpha = 0.5) {
+      plot_method(self, data_idx, output_idx, output_label, aggr_channels, as_plotly, same_scale,
+                  show_preds, show_image, images, image_alpha, call = environment())
+    },
+
+    #' @description Summaries of the result over many instances (boxplots, or the
+    #'   median heatmap of images); see [plot_global()] for the arguments and
+    #'   examples. The method object is not changed.
+    #' @param output_idx,output_label,data_idx,ref_data_idx,aggr_channels,preprocess_FUN,as_plotly,individual_data_idx,individual_max
+    #'   See [plot_global()].
+    #' @return An [`innsight_ggplot2`] or [`innsight_plotly`] object.
+    plot_global = function(output_idx = NULL, output_label = NULL, data_idx = "all", ref_data_idx = NULL,
+                           aggr_channels = "sum", preprocess_FUN = abs, as_plotly = FALSE,
+                           individual_data_idx = NULL, individual_max = 20) {
+      plot_global_method(self, output_idx, output_label, data_idx, ref_data_idx, aggr_channels, preprocess_FUN,
+                         as_plotly, individual_data_idx, individual_max, call = environment())
+    },
+
+    #' @description The same as `plot_global()`, with a warning for image
+    #'   inputs (use `plot_global()` for them).
+    #' @param ... Passed to `plot_global()`.
+    boxplot = function(...) {
+      warn_boxplot_images(self)
+      self$plot_global(...)
     }
   ),
   private = list(

@@ -506,7 +506,8 @@ fn batch_result_equals_stacked_single_sample_results() {
                 run(&g, &rs, xb, Some(x_ref.clone()), None)
             })
             .collect();
-        // chunking the batch one instance at a time changes nothing
+        // a one-byte budget gives one-row chunks: the gradient family then cuts through
+        // instances (one sampled point per chunk), which must change nothing
         let chunked_run = run(&g, &chunked(&rs), x.clone(), Some(x_ref.clone()), None);
         assert_results_close(&whole, &chunked_run, CLOSE, &format!("{method:?} chunked"));
         if matches!(method, MethodSpec::SmoothGrad { .. }) {

@@ -5,13 +5,14 @@
 //! pass supplied by the caller (DeepLift and DeepSHAP average multipliers over
 //! references with it).
 //!
-//! Rows are processed in chunks of whole instances so that one chunk's trace and
-//! backward signals fit the memory budget; results do not depend on the chunking.
+//! Point rows are processed in chunks so that one chunk's trace and backward signals
+//! fit the memory budget; results do not depend on the chunking.
 
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Trace};
 use crate::methods::Targets;
 use crate::propagate::{backward, GradientRule, Rule};
+use ndarray::Zip;
 use crate::scalar::Scalar;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn};
 
@@ -38,34 +39,46 @@ pub trait Plan<T: Scalar>: Sync {
 }
 
 /// Mean over each instance's points of `gradient ⊙ multiplier`, per model input
-/// `[S, B, in...]` (`None` where no gradient arrives).
+/// `[S, B, in...]` (`None` where no gradient arrives). Chunks may split an instance's
+/// points: the gradient of one point does not depend on the others, and a large `n`
+/// (IntegratedGradient's 50 path points of a ResNet) must not force all of an
+/// instance's traces into memory at once.
 pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>) -> Result<Vec<Option<ArrayD<T>>>> {
-    mean_gradients_with(ctx, b, plan, None)
+    let g = ctx.graph;
+    let rows = g.rows_per_chunk(ctx.targets.total(), ctx.budget);
+    accumulate(ctx, b, plan, Chunking::Rows(rows), &|xs: &[ArrayD<T>], _| gradients(ctx, xs, None))
 }
 
 /// A look at each chunk's forward trace, with the index of the chunk's first instance
 /// (e.g. to take the model outputs from it instead of running another forward pass).
 pub type OnTrace<'a, T> = dyn Fn(usize, &Trace<T>) + 'a;
 
-/// [`mean_gradients`], handing each chunk's trace to `on_trace` before its reverse pass.
+/// [`mean_gradients`] on chunks of whole instances, handing each chunk's trace to
+/// `on_trace` before its reverse pass.
 pub fn mean_gradients_with<T: Scalar>(
     ctx: &Context<T>,
     b: usize,
     plan: &dyn Plan<T>,
-    on_trace: Option<&OnTrace<T>>,
+    on_trace: &OnTrace<T>,
+) -> Result<Vec<Option<ArrayD<T>>>> {
+    let rows = ctx.graph.rows_per_chunk(ctx.targets.total(), ctx.budget);
+    mean_signals(ctx, b, plan, rows, &|xs: &[ArrayD<T>], i0: usize| gradients(ctx, xs, Some((i0, on_trace))))
+}
+
+/// The gradients of the selected outputs at the rows `xs`, `[S, rows, in...]` per input.
+fn gradients<T: Scalar>(
+    ctx: &Context<T>,
+    xs: &[ArrayD<T>],
+    on_trace: Option<(usize, &OnTrace<T>)>,
 ) -> Result<Vec<Option<ArrayD<T>>>> {
     let g = ctx.graph;
     let rule = GradientRule;
-    let rule_for = |_: usize| -> &dyn Rule<T> { &rule };
-    let rows = g.rows_per_chunk(ctx.targets.total(), ctx.budget);
-    mean_signals(ctx, b, plan, rows, &|xs: &[ArrayD<T>], i0: usize| {
-        let trace = g.forward(xs)?;
-        if let Some(f) = on_trace {
-            f(i0, &trace);
-        }
-        let seeds = ctx.targets.seeds(g, xs[0].shape()[0], ctx.ignore_last_act);
-        backward(g, xs, &trace, seeds, &rule_for)
-    })
+    let trace = g.forward(xs)?;
+    if let Some((i0, f)) = on_trace {
+        f(i0, &trace);
+    }
+    let seeds = ctx.targets.seeds(g, xs[0].shape()[0], ctx.ignore_last_act);
+    backward(g, xs, &trace, seeds, &|_| -> &dyn Rule<T> { &rule })
 }
 
 /// The backward signals of one chunk: given the chunk's points (`[rows, in...]` per
@@ -83,48 +96,74 @@ pub fn mean_signals<T: Scalar>(
     rows_per_chunk: usize,
     signals: &ChunkSignals<T>,
 ) -> Result<Vec<Option<ArrayD<T>>>> {
+    accumulate(ctx, b, plan, Chunking::Instances(rows_per_chunk), signals)
+}
+
+/// How the `B · n` point rows are cut into chunks.
+#[derive(Clone, Copy)]
+enum Chunking {
+    /// Whole instances, at most this many rows (but at least one instance).
+    Instances(usize),
+    /// At most this many rows, cutting through instances where needed.
+    Rows(usize),
+}
+
+/// The shared loop: build each chunk's points, get their signals, multiply, and sum
+/// them into `[S, B, in...]`; divide by `n` at the end.
+fn accumulate<T: Scalar>(
+    ctx: &Context<T>,
+    b: usize,
+    plan: &dyn Plan<T>,
+    chunking: Chunking,
+    signals: &ChunkSignals<T>,
+) -> Result<Vec<Option<ArrayD<T>>>> {
     let g = ctx.graph;
     let n = plan.n().max(1);
-    let per_chunk = (rows_per_chunk / n).max(1);
+    let total = b * n;
+    let step = match chunking {
+        Chunking::Instances(rows) => (rows / n).max(1) * n,
+        Chunking::Rows(rows) => rows.max(1),
+    };
     let mut out: Vec<Option<ArrayD<T>>> = (0..g.input_shapes.len()).map(|_| None).collect();
-    let mut i0 = 0;
-    while i0 < b {
-        let i1 = (i0 + per_chunk).min(b);
-        let rows = (i1 - i0) * n;
+    let mut r0 = 0;
+    while r0 < total {
+        let r1 = (r0 + step).min(total);
+        let rows = r1 - r0;
         let mut xs: Vec<ArrayD<T>> = (0..g.input_shapes.len()).map(|j| ArrayD::zeros(IxDyn(&g.input_batch_shape(j, rows)))).collect();
         for (j, x) in xs.iter_mut().enumerate() {
             for (r, row) in x.outer_iter_mut().enumerate() {
-                plan.point(i0 + r / n, r % n, j, row);
+                plan.point((r0 + r) / n, (r0 + r) % n, j, row);
             }
         }
-        let grads = signals(&xs, i0)?;
+        let grads = signals(&xs, r0 / n)?;
         for (j, grad) in grads.into_iter().enumerate() {
-            let Some(mut grad) = grad else { continue };
-            for r in 0..rows {
-                if let Some(m) = plan.times(i0 + r / n, r % n, j, &xs[j].index_axis(Axis(0), r)) {
-                    for mut slab in grad.outer_iter_mut() {
-                        let mut row = slab.index_axis_mut(Axis(0), r);
-                        row *= &m;
-                    }
-                }
-            }
-            // mean over the n points of each instance: [S, rows, ...] -> [S, i1-i0, ...]
-            let mut shape = grad.shape().to_vec();
-            shape[1] = i1 - i0;
-            shape.insert(2, n);
-            let grad = crate::tensor::reshape(grad, &shape)?;
-            let mean = grad.mean_axis(Axis(2)).ok_or_else(|| Error::Internal("empty mean".into()))?;
+            let Some(grad) = grad else { continue };
             let dst = out[j].get_or_insert_with(|| {
-                let mut full = mean.shape().to_vec();
+                let mut full = grad.shape().to_vec();
                 full[1] = b;
                 ArrayD::zeros(IxDyn(&full))
             });
-            dst.slice_axis_mut(Axis(1), (i0..i1).into()).assign(&mean);
+            for r in 0..rows {
+                let (i, k) = ((r0 + r) / n, (r0 + r) % n);
+                let m = plan.times(i, k, j, &xs[j].index_axis(Axis(0), r));
+                for (mut acc, slab) in dst.outer_iter_mut().zip(grad.outer_iter()) {
+                    let mut acc = acc.index_axis_mut(Axis(0), i);
+                    let row = slab.index_axis(Axis(0), r);
+                    match &m {
+                        Some(m) => Zip::from(&mut acc).and(&row).and(m).for_each(|a, &g, &m| *a += g * m),
+                        None => acc += &row,
+                    }
+                }
+            }
         }
-        i0 = i1;
+        r0 = r1;
         if let Some(report) = ctx.progress {
-            report(i0 * n, b * n);
+            report(r0, total);
         }
+    }
+    let scale = T::of(1.0 / n as f64);
+    for x in out.iter_mut().flatten() {
+        x.mapv_inplace(|v| v * scale);
     }
     Ok(out)
 }

@@ -36,7 +36,7 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool
         preds.borrow_mut().push((i0, ctx.targets.select(ctx.graph, trace, false)));
         zs.borrow_mut().push((i0, ctx.targets.select(ctx.graph, trace, ctx.ignore_last_act)));
     };
-    let grads = mean_gradients_with(ctx, b, &AtData { data: &inputs.data, times_input }, Some(&keep))?;
+    let grads = mean_gradients_with(ctx, b, &AtData { data: &inputs.data, times_input }, &keep)?;
     let (pred, z) = (stack(preds.into_inner())?, stack(zs.into_inner())?);
     Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal: z.into_iter().map(Some).collect() })
 }

@@ -107,7 +107,8 @@ pub fn run_spec(method: MethodSpec, output_idx: Vec<Option<Vec<usize>>>, ignore_
     RunSpec { method, output_idx, ignore_last_act, chunk_bytes: None }
 }
 
-/// The same run with a tiny memory budget, so every chunk holds one instance.
+/// The same run with a tiny memory budget: every chunk holds one instance (one
+/// sampled point for the gradient family, which may split instances).
 pub fn chunked(rs: &RunSpec) -> RunSpec {
     RunSpec { chunk_bytes: Some(1), ..rs.clone() }
 }
