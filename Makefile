@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):$(HOME)/.cargo/bin
 export NOT_CRAN := true
 
-.PHONY: deps install docs demo demo-models test test-rust test-r test-keras check bench clean
+.PHONY: deps install docs demo demo-models imagenet test test-rust test-r test-keras check bench clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -25,6 +25,13 @@ demo: install
 # minutes; run by hand, not in CI). See tools/demo-models/README.md.
 demo-models: install
 	@bash tools/demo-models/run.sh
+
+# The ImageNet article (VGG19, ResNet50; four photos x seven methods) with the
+# package's own helpers instead of keras: figures in imagenet-out/. IMAGES=dir of
+# image_1.png..image_4.png (default: the seed's photos next to the repository).
+IMAGES ?= ../shared/seed/images
+imagenet: install
+	Rscript tools/imagenet/article.R "$(IMAGES)" imagenet-out
 
 test: deps
 	@bash tools/test-all.sh

@@ -31,7 +31,7 @@ fn r_view<'a>(x: &'a Robj, what: &str) -> CoreResult<ArrayViewD<'a, f64>> {
 /// last R axis is the channel axis and moves to position 1. Rejects NA/NaN/Inf.
 pub fn tensor_from_r<T: Scalar>(x: &Robj, channels_last: bool, what: &str) -> CoreResult<ArrayD<T>> {
     let view = r_view(x, what)?;
-    let bad = view.iter().filter(|v| !v.is_finite()).count();
+    let bad = x.as_real_slice().map_or(0, |s| s.iter().filter(|v| !v.is_finite()).count());
     if bad > 0 {
         return Err(CoreError::Data(format!("`{what}` contains {bad} missing or non-finite value(s) (NA, NaN or Inf)")));
     }
@@ -51,7 +51,9 @@ pub fn tensor_from_r<T: Scalar>(x: &Robj, channels_last: bool, what: &str) -> Co
 /// R array of any rank → row-major `f64` tensor with the same dims (weights).
 pub fn weight_from_r(x: &Robj, what: &str) -> CoreResult<ArrayD<f64>> {
     let view = r_view(x, what)?;
-    if view.iter().any(|v| !v.is_finite()) {
+    // scan R's memory in its own order: iterating the column-major view in logical
+    // order strides through memory (a third of VGG19's build time)
+    if x.as_real_slice().is_some_and(|s| s.iter().any(|v| !v.is_finite())) {
         return Err(CoreError::Spec(format!("weight `{what}` contains missing or non-finite values")));
     }
     Ok(view.as_standard_layout().into_owned())
