@@ -11,14 +11,15 @@
 #
 # Usage (`make imagenet` runs it with the seed's photos):
 #   Rscript tools/imagenet/article.R [IMAGE_DIR] [OUT_DIR]
+# (or the environment variables IMAGES and OUT_DIR, as the article vignette does).
 # Environment: INNSIGHT_VGG19_WEIGHTS / INNSIGHT_RESNET50_WEIGHTS, paths of weight
 # files for imagenet_model(weights = ); without them the models get random weights
 # (seed 42), and the heatmaps show the architecture, not ImageNet knowledge.
 # IMAGENET_MODELS=vgg19,resnet50 chooses the models.
 
 args <- commandArgs(trailingOnly = TRUE)
-img_dir <- if (length(args) >= 1) args[[1]] else "../shared/seed/images"
-out_dir <- if (length(args) >= 2) args[[2]] else "imagenet-out"
+img_dir <- if (length(args) >= 1) args[[1]] else Sys.getenv("IMAGES", "../shared/seed/images")
+out_dir <- if (length(args) >= 2) args[[2]] else Sys.getenv("OUT_DIR", "imagenet-out")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 models <- strsplit(Sys.getenv("IMAGENET_MODELS", "vgg19,resnet50"), ",")[[1]]
 
