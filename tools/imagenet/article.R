@@ -117,12 +117,14 @@ run_model <- function(arch) {
     args <- get_method_args(conf, converter, images[i, , , , drop = FALSE], pred_df$index[i])
     t <- proc.time()[["elapsed"]]
     method <- do.call(conf$method, args = args)
+    heatmaps[[conf$method_name]][[i]] <<- get_result(method)[1, , , , 1]
     result <- get_result(method, "data.frame")
     cat(sprintf("  image %d  %-30s %6.2f s\n", i, conf$method_name, proc.time()[["elapsed"]] - t))
     result$data <- paste0("data_", i)
     result$method <- conf$method_name
     result
   }
+  heatmaps <- list()
   result <- data.table(do.call(rbind, apply_innsight(config, pred_df, FUN)))
 
   # the article's figure ---------------------------------------------------------
@@ -149,6 +151,13 @@ run_model <- function(arch) {
   gridExtra::grid.arrange(grobs = res$grobs, layout_matrix = res$layout_matrix)
   grDevices::dev.off()
   cat(sprintf("figure: %s (%s done in %.1f s)\n", file, arch, proc.time()[["elapsed"]] - t0))
+
+  # the same figure in one call: plot_comparison() on the (image, H, W, C) results
+  t1 <- proc.time()[["elapsed"]]
+  arrays <- lapply(heatmaps, function(per_image) aperm(simplify2array(per_image), c(4, 1, 2, 3)))
+  file2 <- file.path(out_dir, paste0("comparison_", arch, ".png"))
+  plot_comparison(arrays, images = img_files, row_labels = labels, file = file2)
+  cat(sprintf("figure: %s (plot_comparison, %.1f s)\n", file2, proc.time()[["elapsed"]] - t1))
   invisible(file)
 }
 
