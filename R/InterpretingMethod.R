@@ -87,7 +87,7 @@ InterpretingMethod <- R6::R6Class("InterpretingMethod",
     #' @return An [`innsight_ggplot2`] or [`innsight_plotly`] object.
     plot = function(data_idx = 1, output_idx = NULL, output_label = NULL, aggr_channels = "sum",
                     as_plotly = FALSE, same_scale = FALSE, show_preds = TRUE, show_image = "none",
-                    images = NULL, image_alpha = 0.5) {
+                    images = NULL, image_alpha = 0.8) {
       plot_method(self, data_idx, output_idx, output_label, aggr_channels, as_plotly, same_scale,
                   show_preds, show_image, images, image_alpha, call = environment())
     },

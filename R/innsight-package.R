@@ -9,7 +9,8 @@
 #'    * relevance and contribution propagation: [`LRP`] (with rules per layer
 #'      class and the presets of zennit), [`DeepLift`], [`DeepSHAP`];
 #'    * weight-based: [`ConnectionWeights`] (global or local);
-#' 3. look at the result with [get_result()] (and `print()`).
+#' 3. look at the result with [get_result()] (and `print()`), or draw it with
+#'    [plot()][innsight_plot], [plot_global()] and [plot_comparison()].
 #'
 #' Computations run on `getOption("innsight.threads")` threads (default: all cores).
 #'

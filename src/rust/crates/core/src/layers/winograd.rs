@@ -179,7 +179,9 @@ fn transform_channel<T: Scalar>(geo: &Wino, x: &[T], c: usize, t0: usize, n: usi
             let iy = (2 * ty + r) as isize - geo.top;
             let h = &mut hb[4 * r * tw..4 * (r + 1) * tw];
             if iy < 0 || iy >= geo.h as isize {
-                h[..4 * len].fill(T::zero());
+                // the four parts of h sit `tw` apart: a run shorter than a tile row
+                // must clear each of them, not the first 4·len values
+                h.fill(T::zero());
                 continue;
             }
             let row = &src[iy as usize * geo.w..][..geo.w];
@@ -301,14 +303,11 @@ fn chunk<T: Scalar>(
     let (c, m) = (geo.c, geo.m);
     let v = &mut v[..c * 16 * n];
     let mm = &mut mm[..m * 16 * n];
-    let dbg = std::env::var("WINO_DEBUG").is_ok();
-    let t = std::time::Instant::now();
     if par {
         v.par_chunks_mut(16 * n).enumerate().for_each(|(ci, vc)| transform_channel(geo, x, ci, t0, n, vc));
     } else {
         v.chunks_mut(16 * n).enumerate().for_each(|(ci, vc)| transform_channel(geo, x, ci, t0, n, vc));
     }
-    let t1 = t.elapsed().as_secs_f64();
     let mp = SharedMut(mm.as_mut_ptr());
     let v = &*v;
     let product = |xi: usize| {
@@ -324,7 +323,6 @@ fn chunk<T: Scalar>(
     } else {
         (0..16).for_each(product);
     }
-    let t2 = t.elapsed().as_secs_f64();
     let mm = &*mm;
     let untransform = |o: usize| {
         let b = bias.map_or(T::zero(), |b| b[o]);
@@ -336,13 +334,11 @@ fn chunk<T: Scalar>(
     } else {
         (0..m).for_each(untransform);
     }
-    if dbg { eprintln!("chunk n={n} c={c} m={m}: in {:.2} ms, gemm {:.2} ms, out {:.2} ms", t1*1e3, (t2-t1)*1e3, (t.elapsed().as_secs_f64()-t2)*1e3); }
 }
 
 /// The convolution of `rows` samples `x` (`[c, h, w]` each, flat) with the transformed
 /// kernel, plus `bias` (`[m]`): `rows` samples `[m, ho, wo]`, flat.
 pub(crate) fn conv<T: Scalar>(geo: &Wino, x: &[T], rows: usize, ker: &Kernel<T>, bias: Option<&[T]>) -> Vec<T> {
-    let t00 = std::time::Instant::now();
     debug_assert_eq!((ker.m, ker.c), (geo.m, geo.c));
     debug_assert_eq!(x.len(), rows * geo.c * geo.h * geo.w);
     let (c, m) = (geo.c, geo.m);
@@ -379,7 +375,6 @@ pub(crate) fn conv<T: Scalar>(geo: &Wino, x: &[T], rows: usize, ker: &Kernel<T>,
             chunk(geo, x, ker, bias, r, &mut v, &mut mm, yp, parallel);
         }
     }
-    if std::env::var("WINO_DEBUG").is_ok() { eprintln!("conv total {:.2} ms", t00.elapsed().as_secs_f64()*1e3); }
     y
 }
 
@@ -445,7 +440,16 @@ mod tests {
             let ker = Kernel::forward(&wv, c);
             let one = conv(&geo, &x, rows, &ker, Some(&bias));
             let two = pool2.install(|| conv(&geo, &x, rows, &Kernel::forward(&wv, c), Some(&bias)));
-            for (got, what) in [(&one, "one thread"), (&two, "two threads")] {
+            // chunks that start and end inside tile rows (the layer's own chunking
+            // only does so for some batch sizes)
+            let mut split = vec![0.0; want.len()];
+            let (mut v, mut mm) = (vec![0.0; c * 16 * 5], vec![0.0; m * 16 * 5]);
+            let total = rows * geo.tiles();
+            for t0 in (0..total).step_by(5) {
+                let n = 5.min(total - t0);
+                chunk(&geo, &x, &ker, Some(&bias), (t0, n), &mut v, &mut mm, SharedMut(split.as_mut_ptr()), false);
+            }
+            for (got, what) in [(&one, "one thread"), (&two, "two threads"), (&split, "odd chunks")] {
                 for (a, b) in got.iter().zip(&want) {
                     assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{what} c{c} m{m} {h}x{w}: {a} vs {b}");
                 }
