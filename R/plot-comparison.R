@@ -347,16 +347,7 @@ comparison_array_entry <- function(a, n, name, channels_first, call) {
   } else if (length(d) == 3) {
     a <- array(a, c(d[1], 1, d[2], d[3], 1))
   } else if (length(d) == 4) {
-    cf <- channels_first
-    if (is.null(cf)) {
-      first <- d[2] %in% c(1, 3)
-      last <- d[4] %in% c(1, 3)
-      if (first == last) {
-        innsight_abort(c("Cannot tell where the channels of entry {n} of {.arg methods} are (dimensions {paste(d, collapse = ' x ')}).",
-                         "i" = "Set {.arg channels_first}."), call = call)
-      }
-      cf <- first
-    }
+    cf <- comparison_channels_first(d, channels_first, n, call)
     a <- array(a, c(d, 1))
     if (!cf) a <- aperm(a, c(1, 4, 2, 3, 5))
   } else {
@@ -364,16 +355,7 @@ comparison_array_entry <- function(a, n, name, channels_first, call) {
                      "x" = "Entry {n} has dimensions ({paste(d, collapse = ', ')})."), call = call)
   }
   if (length(d) == 5) {
-    cf <- channels_first
-    if (is.null(cf)) {
-      first <- d[2] %in% c(1, 3)
-      last <- d[4] %in% c(1, 3)
-      if (first == last) {
-        innsight_abort(c("Cannot tell where the channels of entry {n} of {.arg methods} are (dimensions {paste(d, collapse = ' x ')}).",
-                         "i" = "Set {.arg channels_first}."), call = call)
-      }
-      cf <- first
-    }
+    cf <- comparison_channels_first(d, channels_first, n, call)
     if (!cf) a <- aperm(a, c(1, 4, 2, 3, 5))
   }
   dimnames(a) <- NULL
@@ -477,4 +459,17 @@ normalise_comparison <- function(values, how) {
     values[[m]][[i]] <- if (is.finite(d) && d > 0) values[[m]][[i]] / d else values[[m]][[i]] * 0
   }
   values
+}
+
+# Whether a result array with dims `d` (batch first, then three image axes) has its
+# channels first: as given, or guessed from which axis has 1 or 3 entries.
+comparison_channels_first <- function(d, channels_first, n, call) {
+  if (!is.null(channels_first)) return(channels_first)
+  first <- d[2] %in% c(1, 3)
+  last <- d[4] %in% c(1, 3)
+  if (first == last) {
+    innsight_abort(c("Cannot tell where the channels of entry {n} of {.arg methods} are (dimensions {paste(d, collapse = ' x ')}).",
+                     "i" = "Set {.arg channels_first}."), call = call)
+  }
+  first
 }

@@ -69,21 +69,6 @@ resnet_shaped <- function(size = 32, classes = 10, seed = 2) {
   list(input_dim = c(3, size, size), input_nodes = 1, output_nodes = length(L), layers = L)
 }
 
-# The seven method configurations of the ImageNet article.
-article_configs <- function() {
-  list(
-    "Gradient" = list(method = Gradient$new, args = list()),
-    "SmoothGrad" = list(method = SmoothGrad$new, args = list(n = 10)),
-    "Gradient x Input" = list(method = Gradient$new, args = list(times_input = TRUE)),
-    "LRP (alpha_beta)" = list(method = LRP$new, args = list(
-      rule_name = list(BatchNorm_Layer = "pass", Conv2D_Layer = "alpha_beta", MaxPool2D_Layer = "alpha_beta",
-                       Dense_Layer = "alpha_beta", AvgPool2D_Layer = "alpha_beta"),
-      rule_param = 1)),
-    "LRP (composite)" = list(method = LRP$new, args = list(
-      rule_name = list(BatchNorm_Layer = "pass", Conv2D_Layer = "alpha_beta", MaxPool2D_Layer = "epsilon",
-                       AvgPool2D_Layer = "alpha_beta"),
-      rule_param = list(Conv2D_Layer = 0.5, AvgPool2D_Layer = 0.5, MaxPool2D_Layer = 0.001))),
-    "DeepLift (rescale zeros)" = list(method = DeepLift$new, args = list()),
-    "DeepLift (reveal-cancel mean)" = list(method = DeepLift$new, args = list(rule_name = "reveal_cancel", x_ref = "mean"))
-  )
-}
+# The seven method configurations of the ImageNet article (the package's own list,
+# which innsight_demo() runs).
+article_configs <- function() innsight:::demo_configs()
