@@ -232,14 +232,16 @@ inet_bn <- function(c, name, init = "random") {
 
 # torchvision's VGG ("D" = VGG16: 2, 2, 3, 3, 3 convolutions per block; "E" = VGG19:
 # 2, 2, 4, 4, 4). torchvision's AdaptiveAvgPool2d((7, 7)) is the identity on the
-# 512 x 7 x 7 maps of a 224 x 224 input and is left out.
-inet_vgg <- function(convs_per_block, init) {
+# 512 x 7 x 7 maps of a 224 x 224 input and is left out. `widths`, `hidden`,
+# `n_classes` and `input_dim` make the same layout in small (the test fixtures).
+inet_vgg <- function(convs_per_block, init, widths = c(64, 128, 256, 512, 512), hidden = 4096,
+                     n_classes = 1000, input_dim = c(3L, 224L, 224L)) {
   g <- inet_graph()
   prev <- 0L
-  c_in <- 3
+  c_in <- input_dim[1]
   idx <- 0L # position in torchvision's `features` Sequential
   for (b in seq_along(convs_per_block)) {
-    c_out <- c(64, 128, 256, 512, 512)[b]
+    c_out <- widths[b]
     for (r in seq_len(convs_per_block[b])) {
       prev <- g$add(inet_conv(c_out, c_in, 3, padding = 1, act = "relu", name = paste0("features.", idx),
                                init = init), prev)
@@ -250,14 +252,17 @@ inet_vgg <- function(convs_per_block, init) {
     idx <- idx + 1L
   }
   prev <- g$add(list(type = "Flatten"), prev) # channels first, as torch.flatten(x, 1)
-  prev <- g$add(inet_dense(4096, 512 * 7 * 7, "relu", "classifier.0", init), prev)
-  prev <- g$add(inet_dense(4096, 4096, "relu", "classifier.3", init), prev)
-  g$add(inet_dense(1000, 4096, "softmax", "classifier.6", init), prev)
-  g$finish(c(3L, 224L, 224L))
+  n_flat <- c_in * prod(input_dim[-1] %/% 2^length(convs_per_block))
+  prev <- g$add(inet_dense(hidden, n_flat, "relu", "classifier.0", init), prev)
+  prev <- g$add(inet_dense(hidden, hidden, "relu", "classifier.3", init), prev)
+  g$add(inet_dense(n_classes, hidden, "softmax", "classifier.6", init), prev)
+  g$finish(as.integer(input_dim))
 }
 
-# torchvision's ResNet50 (Bottleneck blocks, expansion 4, stride on the 3x3 conv).
-inet_resnet <- function(blocks, init) {
+# torchvision's ResNet50 (Bottleneck blocks, expansion 4, stride on the 3x3 conv);
+# the other arguments make the same layout in small (the test fixtures).
+inet_resnet <- function(blocks, init, widths = 64 * 2^(seq_along(blocks) - 1), n_classes = 1000,
+                        input_dim = c(3L, 224L, 224L)) {
   g <- inet_graph()
   relu <- function(from) g$add(list(type = "Activation", act_name = "relu"), from)
   conv_bn <- function(from, c_out, c_in, k, stride, padding, conv_name, bn_name) {
@@ -278,7 +283,7 @@ inet_resnet <- function(blocks, init) {
   x <- g$add(list(type = "MaxPooling2D", kernel_size = c(3, 3), strides = c(2, 2)), x)
   c_in <- 64
   for (s in seq_along(blocks)) {
-    width <- 64 * 2^(s - 1)
+    width <- widths[s]
     c_out <- width * 4
     for (b in seq_len(blocks[s])) {
       stride <- if (s > 1 && b == 1) 2 else 1
@@ -296,8 +301,8 @@ inet_resnet <- function(blocks, init) {
     }
   }
   x <- g$add(list(type = "GlobalPooling", method = "average"), x)
-  g$add(inet_dense(1000, 2048, "softmax", "fc", init, kind = "torch_default"), x)
-  g$finish(c(3L, 224L, 224L))
+  g$add(inet_dense(n_classes, c_in, "softmax", "fc", init, kind = "torch_default"), x)
+  g$finish(as.integer(input_dim))
 }
 
 # Number of trainable parameters as torchvision counts them (weights, biases, batch

@@ -263,30 +263,36 @@ plot_block_df <- function(a, rank, names, data_idx, node_labels, j, k) {
 # (or NULL when the input is not connected to the output) and the per-instance
 # info (prediction, sum, goal).
 plot_cells <- function(m, data_idx, selection, aggr, call = parent.frame()) {
+  map_cells(m, selection, data_idx, function(a, cell) {
+    pick <- function(mat) if (is.null(mat)) NULL else matrix(mat[data_idx, cell$s_pos, drop = FALSE], length(data_idx))
+    info <- list(pred = pick(m$preds[[cell$k]]), goal = pick(m$decomp_goal[[cell$k]]))
+    if (is.null(a)) return(c(list(df = NULL, sum = NULL), info))
+    d <- length(dim(a))
+    dsum <- matrix(rowSums(matrix(aperm(a, c(1, d, seq_len(d)[-c(1, d)])), nrow = length(data_idx) * length(cell$s_pos))),
+                   length(data_idx))
+    df <- plot_block_df(aggregate_channels(a, aggr, call), cell$rank, m$converter$input_names[[cell$j]],
+                        data_idx, cell$node_labels, cell$j, cell$k)
+    c(list(df = df, sum = dsum), info)
+  })
+}
+
+# One cell per explained output layer with selected nodes and per input layer:
+# `block(a, cell)` gets the result block of the instances `rows` (NULL when the input
+# layer is not connected to the output) and the cell's fields (k, j, nodes,
+# node_labels, s_pos, rank) and returns the fields to add (data frame, sums, ...).
+map_cells <- function(m, selection, rows, block) {
   layers <- explained_layers(m)
   cells <- list()
   for (k in seq_along(selection)) {
     nodes <- selection[[k]]
     if (is.null(nodes)) next
-    r <- match(k, layers)
     s_pos <- match(nodes, m$output_idx[[k]])
     node_labels <- as.character(m$converter$output_names[[k]][[1]])[nodes]
     for (j in seq_along(m$converter$input_dim)) {
-      rank <- length(m$converter$input_dim[[j]])
-      a <- plot_block_array(m, r, j, data_idx, s_pos)
-      df <- NULL
-      dsum <- NULL
-      if (!is.null(a)) {
-        dsum <- matrix(rowSums(matrix(aperm(a, c(1, length(dim(a)), seq_along(dim(a))[-c(1, length(dim(a)))])),
-                                      nrow = length(data_idx) * length(s_pos))), length(data_idx))
-        df <- plot_block_df(aggregate_channels(a, aggr, call), rank, m$converter$input_names[[j]], data_idx,
-                            node_labels, j, k)
-      }
-      pick <- function(mat) if (is.null(mat)) NULL else matrix(mat[data_idx, s_pos, drop = FALSE], length(data_idx))
-      cells[[length(cells) + 1]] <- list(
-        k = k, j = j, nodes = nodes, node_labels = node_labels, rank = rank, df = df,
-        pred = pick(m$preds[[k]]), sum = dsum, goal = pick(m$decomp_goal[[k]])
-      )
+      cell <- list(k = k, j = j, nodes = nodes, node_labels = node_labels, s_pos = s_pos,
+                   rank = length(m$converter$input_dim[[j]]))
+      a <- plot_block_array(m, match(k, layers), j, rows, s_pos)
+      cells[[length(cells) + 1]] <- c(cell, block(a, cell))
     }
   }
   cells

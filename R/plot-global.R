@@ -157,42 +157,27 @@ plot_global_method <- function(m, output_idx = NULL, output_label = NULL, data_i
 # data_idx) and `individual_data`; for images the pixel-wise quantiles `probs`
 # over data_idx (columns q_1, q_2, ...; `value` is the median when included).
 global_cells <- function(m, rows, data_idx, individual, selection, aggr, FUN, probs, call) {
-  layers <- explained_layers(m)
-  cells <- list()
-  for (k in seq_along(selection)) {
-    nodes <- selection[[k]]
-    if (is.null(nodes)) next
-    r <- match(k, layers)
-    s_pos <- match(nodes, m$output_idx[[k]])
-    node_labels <- as.character(m$converter$output_names[[k]][[1]])[nodes]
-    for (j in seq_along(m$converter$input_dim)) {
-      rank <- length(m$converter$input_dim[[j]])
-      a <- plot_block_array(m, r, j, rows, s_pos)
-      df <- NULL
-      if (!is.null(a)) {
-        pa <- tryCatch(FUN(a), error = function(e) {
-          innsight_abort(c("{.arg preprocess_FUN} failed on the result array.", "x" = conditionMessage(e)), call = call)
-        })
-        if (!is.numeric(pa) || length(pa) != length(a)) {
-          innsight_abort("{.arg preprocess_FUN} must return numbers, one for every value of the result array.",
-                         call = call)
-        }
-        a <- aggregate_channels(array(as.numeric(pa), dim(a)), aggr, call)
-        names_j <- m$converter$input_names[[j]]
-        if (rank < 3) {
-          df <- plot_block_df(a, rank, names_j, rows, node_labels, j, k)
-          idx <- rows[as.integer(df$data)]
-          df$boxplot_data <- idx %in% data_idx
-          df$individual_data <- idx %in% individual
-        } else {
-          df <- image_quantile_df(a, rows %in% data_idx, probs, names_j, node_labels, j, k)
-        }
-      }
-      cells[[length(cells) + 1]] <- list(k = k, j = j, nodes = nodes, node_labels = node_labels, rank = rank,
-                                         df = df, probs = probs)
+  map_cells(m, selection, rows, function(a, cell) {
+    if (is.null(a)) return(list(df = NULL, probs = probs))
+    pa <- tryCatch(FUN(a), error = function(e) {
+      innsight_abort(c("{.arg preprocess_FUN} failed on the result array.", "x" = conditionMessage(e)), call = call)
+    })
+    if (!is.numeric(pa) || length(pa) != length(a)) {
+      innsight_abort("{.arg preprocess_FUN} must return numbers, one for every value of the result array.",
+                     call = call)
     }
-  }
-  cells
+    a <- aggregate_channels(array(as.numeric(pa), dim(a)), aggr, call)
+    names_j <- m$converter$input_names[[cell$j]]
+    if (cell$rank < 3) {
+      df <- plot_block_df(a, cell$rank, names_j, rows, cell$node_labels, cell$j, cell$k)
+      idx <- rows[as.integer(df$data)]
+      df$boxplot_data <- idx %in% data_idx
+      df$individual_data <- idx %in% individual
+    } else {
+      df <- image_quantile_df(a, rows %in% data_idx, probs, names_j, cell$node_labels, cell$j, cell$k)
+    }
+    list(df = df, probs = probs)
+  })
 }
 
 # Pixel-wise quantiles of an image block (B', H, W, S) over the rows `use`:
