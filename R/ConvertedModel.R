@@ -2,7 +2,8 @@
 #'
 #' @description
 #' The executable model inside a [`Converter`] (field `model`). It keeps the model
-#' description and weights and builds the Rust graph on demand in the requested
+#' description and the weights (one raw vector, single precision in a float
+#' converter when that loses nothing; the only copy R holds) and builds the Rust graph on demand in the requested
 #' precision, so it survives `saveRDS()`/`readRDS()`: a lost handle is rebuilt from
 #' the stored description the next time it is needed.
 #'
@@ -16,10 +17,13 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
     #' @description Create from a normalised model (internal).
     #' @param spec Model description (list, written as JSON for the core).
     #' @param weights Named list of weight arrays.
-    #' @param dtype `"float"` or `"double"`.
-    initialize = function(spec, weights, dtype = "float") {
+    #' @param dtype `"float"` or `"double"`: the default precision of the
+    #'   computations.
+    #' @param single Whether the weights are single-precision values by definition
+    #'   (stored as such by a float converter even where that rounds them).
+    initialize = function(spec, weights, dtype = "float", single = FALSE) {
       private$spec_json <- to_json(spec)
-      private$weights <- weights
+      private$blob <- rust_call(weights_blob(weights, dtype, single))
       private$default_dtype <- dtype
       h <- self$handle(dtype)
       self$input_dim <- lapply(spec$input_dim, as.integer)
@@ -31,7 +35,7 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
     handle = function(dtype = private$default_dtype) {
       h <- private$handles[[dtype]]
       if (!handle_alive(h)) {
-        h <- rust_call(Model$new(private$spec_json, private$weights, dtype))
+        h <- rust_call(Model$new(private$spec_json, private$blob, dtype))
         private$handles[[dtype]] <- h
       }
       h
@@ -64,9 +68,9 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
     },
 
     #' @description The weights (internal): a named list of arrays
-    #'   (`layers.<i>.<name>`).
+    #'   (`layers.<i>.<name>`) in the stored precision.
     get_weights = function() {
-      private$weights
+      rust_call(weights_from_blob(private$blob))
     },
 
     #' @description The stored description as JSON (internal).
@@ -76,7 +80,8 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
   ),
   private = list(
     spec_json = NULL,
-    weights = NULL,
+    # the weights as a safetensors byte vector (weights_blob())
+    blob = NULL,
     default_dtype = "float",
     handles = list()
   )

@@ -89,7 +89,8 @@ Converter <- R6::R6Class("Converter",
       # a model file's content is checked like any list model; errors name the file
       norm <- in_model_file(file, normalise_list_model(model))
       check_given_input_dim(input_dim, norm$input_dim)
-      self$model <- in_model_file(file, ConvertedModel$new(norm$spec, norm$weights, dtype))
+      self$model <- in_model_file(file, ConvertedModel$new(norm$spec, norm$weights, dtype,
+                                                                   single = isTRUE(attr(model, "innsight_single"))))
       self$input_dim <- self$model$input_dim
       self$output_dim <- self$model$output_dim
       if (!is.null(norm$output_dim) && !identical(norm$output_dim, self$output_dim)) {

@@ -10,6 +10,23 @@ NULL
 #' @noRd
 rust_dims <- function(x) .Call(wrap__rust_dims, x)
 
+#' The model's weights (named R arrays, `layers.<i>.<name>`) as one safetensors byte
+#' vector: what R keeps of a converted model. A float converter stores single
+#' precision when that loses nothing (every value is a float, as with weights from
+#' Keras, PyTorch or a float model file) or when `single` says the weights are
+#' single-precision values by definition; otherwise the blob keeps R's doubles, so
+#' computations in double precision see exactly the weights they were given.
+#' @param weights Named list of weight arrays.
+#' @param dtype `"float"` or `"double"`: the converter's precision.
+#' @param single Store single precision in a float converter even if rounding.
+#' @noRd
+weights_blob <- function(weights, dtype, single) .Call(wrap__weights_blob, weights, dtype, single)
+
+#' A weight blob's tensors as named R double arrays (file order).
+#' @param blob The blob (raw vector).
+#' @noRd
+weights_from_blob <- function(blob) .Call(wrap__weights_from_blob, blob)
+
 #' Run an attribution method.
 #' @noRd
 run_method <- function(model, spec_json, data, x_ref, data_ref, channels_first, n_threads, progress) .Call(wrap__run_method, model, spec_json, data, x_ref, data_ref, channels_first, n_threads, progress)
@@ -60,11 +77,16 @@ io_write_safetensors <- function(path, tensors, dtype, metadata) .Call(wrap__io_
 image_resize <- function(x, height, width, filter, lo, hi) .Call(wrap__image_resize, x, height, width, filter, lo, hi)
 
 #' A converted model (internal handle).
+#'
+#' The graph's dense and convolution layers may borrow their weights from `blob`
+#' (see `BlobSource`), so the handle owns the blob: an R raw vector, which R never
+#' moves and R code never changes in place. Fields drop in order, the graph first;
+#' no clone of the graph outlives a call (method runs join their threads).
 #' @noRd
 #'
 #' @section Methods:
 #'\subsection{Method `new`}{
-#'Build a model from its JSON description and named weights.
+#'Build a model from its JSON description and weight blob (`weights_blob()`).
 #'}
 #'
 #'\subsection{Method `forward`}{
@@ -85,7 +107,7 @@ image_resize <- function(x, height, width, filter, lo, hi) .Call(wrap__image_res
 #'
 Model <- new.env(parent = emptyenv())
 
-Model$new <- function(spec_json, weights, dtype) .Call(wrap__Model__new, spec_json, weights, dtype)
+Model$new <- function(spec_json, blob, dtype) .Call(wrap__Model__new, spec_json, blob, dtype)
 
 Model$forward <- function(data, channels_first, preactivation, n_threads) .Call(wrap__Model__forward, self, data, channels_first, preactivation, n_threads)
 

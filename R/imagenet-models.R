@@ -38,7 +38,9 @@
 #' @param seed (`numeric(1)` or `NULL`)\cr Seed for the random weights. The
 #'   weights are drawn with R's random number generator; with a seed the
 #'   user's generator state is restored afterwards, so `seed` does not disturb
-#'   other random draws. `NULL` (default) draws from the current state.
+#'   other random draws. `NULL` (default) draws from the current state. Like
+#'   torchvision's float32 parameters, random weights are single-precision
+#'   values in a float converter (rounded once when drawn).
 #' @return A [`Converter`]. The output names are the ImageNet class names
 #'   when the package provides them, otherwise the default names.
 #' @examples
@@ -67,6 +69,9 @@ imagenet_model <- function(arch = c("vgg16", "vgg19", "resnet50"), weights = NUL
     cli::cli_inform(c("i" = "{.fn imagenet_model} ({arch}): random weights: explanations show the architecture, not ImageNet knowledge."),
                     class = "innsight_message")
     model <- inet_with_seed(seed, imagenet_list(arch, init = "random"))
+    # drawn like torchvision's float32 parameters: a float converter stores them in
+    # single precision (one copy of the weights, half the memory of R's doubles)
+    attr(model, "innsight_single") <- TRUE
   } else {
     if (!is.character(weights) || length(weights) != 1 || is.na(weights)) {
       innsight_abort("{.arg weights} must be the path of a weight file or {.code NULL}, not {.obj_type_friendly {weights}}.",

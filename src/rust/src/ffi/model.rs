@@ -1,13 +1,21 @@
 //! The model handle: an immutable graph in the requested precision behind an R
-//! external pointer. R keeps the model list, so a handle lost by `saveRDS()` is
-//! rebuilt from it.
+//! external pointer, built from the model's weight blob. R keeps the blob (one
+//! safetensors byte vector in the converter's precision, see `weights_blob()`), so a
+//! handle lost by `saveRDS()` is rebuilt from it, and the weights exist once in R's
+//! memory instead of as R doubles next to the core's copy.
 
 use super::convert::{r_dims, tensor_from_r, view_to_r, weight_from_r};
+use innsight_core::io::tensors::{write_tensors, TensorFile};
+use innsight_core::io::Dtype;
+use ndarray::ArrayD;
+use std::collections::BTreeMap;
 use super::error::{arg_err, guarded, to_r};
 use super::threads::with_threads;
 use extendr_api::prelude::*;
 type RResult<T> = std::result::Result<T, extendr_api::Error>;
-use innsight_core::layers::Weights;
+use innsight_core::layers::weight_matrix::matrix_dims;
+use innsight_core::layers::{WeightMatrix, WeightSource, WeightTensor, Weights};
+use innsight_core::Scalar;
 use innsight_core::tensor::Shape;
 use innsight_core::{Graph, ModelSpec, Result as CoreResult};
 use std::sync::Arc;
@@ -36,28 +44,120 @@ macro_rules! with_graph {
 }
 
 /// A converted model (internal handle).
+///
+/// The graph's dense and convolution layers may borrow their weights from `blob`
+/// (see `BlobSource`), so the handle owns the blob: an R raw vector, which R never
+/// moves and R code never changes in place. Fields drop in order, the graph first;
+/// no clone of the graph outlives a call (method runs join their threads).
 /// @noRd
 #[extendr]
 pub struct Model {
     pub graph: AnyGraph,
+    _blob: Raw,
 }
 
-fn read_weights(weights: &List) -> CoreResult<Weights> {
-    let mut w = Weights::new();
-    for (name, value) in weights.iter() {
-        w.insert(name.to_string(), weight_from_r(&value, name)?);
+/// A weight blob as the graph builder's weight source. Dense and convolution weights
+/// stored in the graph's precision are borrowed from the blob, not copied; everything
+/// else is converted (exactly, when widening `F32` to `f64`).
+struct BlobSource<'a> {
+    file: TensorFile<'a>,
+}
+
+/// `bytes` as `T` values when they hold exactly that type, suitably aligned.
+fn typed_values<T: Scalar>(bytes: &[u8], dtype: Dtype) -> Option<&[T]> {
+    let same = matches!((dtype, T::NAME), (Dtype::F32, "float") | (Dtype::F64, "double"));
+    let size = std::mem::size_of::<T>();
+    let aligned = bytes.as_ptr() as usize % std::mem::align_of::<T>() == 0;
+    if !same || !aligned || bytes.len() % size != 0 || cfg!(target_endian = "big") {
+        return None;
     }
-    Ok(w)
+    // SAFETY: the bytes are `len / size` little-endian values of `T` (checked
+    // above), aligned, and every bit pattern is a valid f32/f64.
+    Some(unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const T, bytes.len() / size) })
 }
 
-fn build(spec_json: &str, weights: &List, dtype: &str) -> CoreResult<AnyGraph> {
+impl<T: Scalar> WeightSource<T> for BlobSource<'_> {
+    fn tensor(&self, name: &str) -> CoreResult<Option<ArrayD<f64>>> {
+        self.file.entry(name).map(|e| self.file.to_f64(e)).transpose()
+    }
+
+    fn weight(&self, name: &str) -> CoreResult<Option<WeightTensor<T>>> {
+        let Some(e) = self.file.entry(name) else { return Ok(None) };
+        if let Some(values) = typed_values::<T>(self.file.raw(e), e.dtype) {
+            let (rows, cols) = matrix_dims(&e.shape);
+            // SAFETY: the blob is an R raw vector that `Model` keeps alive next to
+            // the graph, and R never moves or changes it (see `Model`).
+            let matrix = unsafe { WeightMatrix::borrowed(values, rows, cols) };
+            return Ok(Some(WeightTensor { shape: e.shape.clone(), matrix }));
+        }
+        Ok(Some(WeightTensor::from(self.file.to_f64(e)?)))
+    }
+}
+
+fn build(spec_json: &str, blob: &[u8], dtype: &str) -> CoreResult<AnyGraph> {
     let spec = ModelSpec::from_json(spec_json)?;
-    let w = read_weights(weights)?;
+    let source = BlobSource { file: TensorFile::parse(blob)? };
     Ok(match dtype {
-        "float" => AnyGraph::F32(Arc::new(Graph::build(&spec, &w)?)),
-        "double" => AnyGraph::F64(Arc::new(Graph::build(&spec, &w)?)),
+        "float" => AnyGraph::F32(Arc::new(Graph::build(&spec, &source)?)),
+        "double" => AnyGraph::F64(Arc::new(Graph::build(&spec, &source)?)),
         other => return Err(arg_err(format!("`dtype` must be \"float\" or \"double\", got \"{other}\""))),
     })
+}
+
+fn blob_dtype(dtype: &str) -> CoreResult<Dtype> {
+    match dtype {
+        "float" => Ok(Dtype::F32),
+        "double" => Ok(Dtype::F64),
+        other => Err(arg_err(format!("`dtype` must be \"float\" or \"double\", got \"{other}\""))),
+    }
+}
+
+/// The model's weights (named R arrays, `layers.<i>.<name>`) as one safetensors byte
+/// vector: what R keeps of a converted model. A float converter stores single
+/// precision when that loses nothing (every value is a float, as with weights from
+/// Keras, PyTorch or a float model file) or when `single` says the weights are
+/// single-precision values by definition; otherwise the blob keeps R's doubles, so
+/// computations in double precision see exactly the weights they were given.
+/// @param weights Named list of weight arrays.
+/// @param dtype `"float"` or `"double"`: the converter's precision.
+/// @param single Store single precision in a float converter even if rounding.
+/// @noRd
+#[extendr]
+fn weights_blob(weights: List, dtype: &str, single: bool) -> RResult<Robj> {
+    let enc = to_r(guarded(|| {
+        let mut w = Weights::new();
+        for (name, value) in weights.iter() {
+            w.insert(name.to_string(), weight_from_r(&value, name)?);
+        }
+        let exact = |a: &ArrayD<f64>| a.iter().all(|&v| (v as f32) as f64 == v);
+        let dt = match blob_dtype(dtype)? {
+            Dtype::F32 if single || w.values().all(exact) => Dtype::F32,
+            _ => Dtype::F64,
+        };
+        let list: Vec<(&str, &ArrayD<f64>)> = w.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        write_tensors(&list, dt, &BTreeMap::new())
+    }))?;
+    let mut raw: Robj = Raw::new(enc.header.len() + enc.data.len()).into();
+    let out = raw.as_raw_slice_mut().ok_or_else(|| Error::Other("cannot allocate the weight blob".into()))?;
+    out[..enc.header.len()].copy_from_slice(&enc.header);
+    out[enc.header.len()..].copy_from_slice(&enc.data);
+    Ok(raw)
+}
+
+/// A weight blob's tensors as named R double arrays (file order).
+/// @param blob The blob (raw vector).
+/// @noRd
+#[extendr]
+fn weights_from_blob(blob: Raw) -> RResult<List> {
+    let file = to_r(guarded(|| TensorFile::parse(blob.as_slice())))?;
+    let mut names = Vec::with_capacity(file.entries.len());
+    let mut values = Vec::with_capacity(file.entries.len());
+    for e in &file.entries {
+        let a = to_r(guarded(|| file.to_f64(e)))?;
+        values.push(if a.ndim() == 0 { Robj::from(a.iter().next().copied().unwrap_or(f64::NAN)) } else { view_to_r(&a.view())? });
+        names.push(e.name.clone());
+    }
+    List::from_names_and_values(names, values)
 }
 
 fn shape_robj(s: &Shape) -> Robj {
@@ -66,9 +166,10 @@ fn shape_robj(s: &Shape) -> Robj {
 
 #[extendr]
 impl Model {
-    /// Build a model from its JSON description and named weights.
-    fn new(spec_json: &str, weights: List, dtype: &str) -> RResult<Self> {
-        to_r(guarded(|| build(spec_json, &weights, dtype)).map(|graph| Model { graph }))
+    /// Build a model from its JSON description and weight blob (`weights_blob()`).
+    fn new(spec_json: &str, blob: Raw, dtype: &str) -> RResult<Self> {
+        let graph = to_r(guarded(|| build(spec_json, blob.as_slice(), dtype)))?;
+        Ok(Model { graph, _blob: blob })
     }
 
     /// Model outputs (or pre-activations) for data given per input layer.
@@ -131,4 +232,6 @@ extendr_module! {
     mod model;
     impl Model;
     fn rust_dims;
+    fn weights_blob;
+    fn weights_from_blob;
 }

@@ -7,7 +7,7 @@
 //! the spec's layer index is kept on each node for messages and per-layer rules.
 
 use crate::error::{Error, Result};
-use crate::layers::{self, Layer, LayerKind, Weights};
+use crate::layers::{self, Layer, LayerKind, WeightSource};
 use crate::scalar::Scalar;
 use crate::spec::{ModelSpec, OpSpec};
 use crate::tensor::{fmt_shape, numel, with_leading, Shape};
@@ -150,7 +150,7 @@ fn given_shapes(v: &serde_json::Value) -> Option<Vec<Shape>> {
 
 impl<T: Scalar> Graph<T> {
     /// Build and shape-check a graph.
-    pub fn build(spec: &ModelSpec, weights: &Weights) -> Result<Graph<T>> {
+    pub fn build(spec: &ModelSpec, weights: &dyn WeightSource<T>) -> Result<Graph<T>> {
         check_indices(spec)?;
         let order = topological_order(spec)?;
         let mut nodes: Vec<Node<T>> = Vec::new();

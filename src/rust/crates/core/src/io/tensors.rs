@@ -200,7 +200,7 @@ pub fn encode_data(tensors: &[(&str, &ArrayD<f64>)], dtype: Dtype) -> Result<Dat
                     let f = v as f32;
                     if v.is_finite() && !f.is_finite() {
                         return Err(Error::Argument(format!(
-                            "tensor `{name}` holds values beyond single precision's range; save it in double precision"
+                            "tensor `{name}` holds values beyond single precision's range; use double precision (`dtype = \"double\"`)"
                         )));
                     }
                     data.extend_from_slice(&f.to_le_bytes());

@@ -21,18 +21,18 @@
 use super::dense::{modify_bias, modify_weight};
 use super::im2col::{conv_forward, conv_vjp, default_budget, Geom};
 use super::winograd::{self, Wino};
-use super::{cast, expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
+use super::{expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMatrix, WeightMod, WeightTensor};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, merge_leading, reshape, Shape};
-use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, IxDyn};
+use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, CowArray, Ix2, IxDyn};
 use std::sync::OnceLock;
 
 /// A convolution layer (1D or 2D).
 pub struct Conv<T: Scalar> {
     kind: LayerKind,
     /// `[C_out, C_in·kh·kw]`: each row is one filter in im2col row order `(c, i, j)`.
-    weight: Array2<T>,
+    weight: WeightMatrix<T>,
     bias: Array1<T>,
     c_in: usize,
     kernel: [usize; 2],
@@ -57,16 +57,17 @@ fn positive(name: &str, v: Vec<usize>) -> Result<Vec<usize>> {
 impl<T: Scalar> Conv<T> {
     /// Conv1D from a `[C_out, C_in, k]` weight.
     pub fn new_1d(
-        weight: ArrayD<f64>,
+        weight: impl Into<WeightTensor<T>>,
         bias: Option<ArrayD<f64>>,
         stride: Option<&[usize]>,
         dilation: Option<&[usize]>,
         padding: Option<&[usize]>,
     ) -> Result<Self> {
-        if weight.ndim() != 3 {
+        let weight = weight.into();
+        if weight.shape.len() != 3 {
             return Err(Error::Spec(format!(
                 "Conv1D `weight` must have 3 dimensions (C_out, C_in, k), got {}",
-                weight.ndim()
+                weight.shape.len()
             )));
         }
         let one = |name: &str, v: Option<&[usize]>| match v {
@@ -81,23 +82,25 @@ impl<T: Scalar> Conv<T> {
             Some([l, r]) => (*l, *r),
             Some(xs) => return Err(Error::Spec(format!("Conv1D `padding` must have length 1 or 2, got {}", xs.len()))),
         };
-        let sh = weight.shape().to_vec();
-        let w4 = reshape(weight, &[sh[0], sh[1], 1, sh[2]])?;
+        let sh = weight.shape.clone();
+        // a 1D kernel is a 2D kernel of height 1: same matrix, shape [C_out, C_in, 1, k]
+        let w4 = WeightTensor { shape: vec![sh[0], sh[1], 1, sh[2]], matrix: weight.matrix };
         Self::build(LayerKind::Conv1D, w4, bias, [1, st], [1, di], [left, right, 0, 0])
     }
 
     /// Conv2D from a `[C_out, C_in, kh, kw]` weight.
     pub fn new_2d(
-        weight: ArrayD<f64>,
+        weight: impl Into<WeightTensor<T>>,
         bias: Option<ArrayD<f64>>,
         stride: Option<&[usize]>,
         dilation: Option<&[usize]>,
         padding: Option<&[usize]>,
     ) -> Result<Self> {
-        if weight.ndim() != 4 {
+        let weight = weight.into();
+        if weight.shape.len() != 4 {
             return Err(Error::Spec(format!(
                 "Conv2D `weight` must have 4 dimensions (C_out, C_in, kh, kw), got {}",
-                weight.ndim()
+                weight.shape.len()
             )));
         }
         let st = positive("stride", super::per_axis("stride", stride, 2, 1)?)?;
@@ -116,13 +119,13 @@ impl<T: Scalar> Conv<T> {
 
     fn build(
         kind: LayerKind,
-        w4: ArrayD<f64>,
+        w4: WeightTensor<T>,
         bias: Option<ArrayD<f64>>,
         stride: [usize; 2],
         dilation: [usize; 2],
         padding: [usize; 4],
     ) -> Result<Self> {
-        let sh = w4.shape().to_vec();
+        let sh = w4.shape.clone();
         if sh.contains(&0) {
             return Err(Error::Spec(format!("`weight` must not have empty dimensions, got shape {sh:?}")));
         }
@@ -137,9 +140,8 @@ impl<T: Scalar> Conv<T> {
                 )))
             }
         };
-        let weight = reshape(cast::<T>(&w4), &[c_out, c_in * sh[2] * sh[3]])?
-            .into_dimensionality()
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        // [C_out, C_in, kh, kw] row-major is already the [C_out, C_in·kh·kw] matrix
+        let weight = w4.matrix;
         Ok(Conv {
             kind,
             weight,
@@ -155,8 +157,8 @@ impl<T: Scalar> Conv<T> {
     }
 
     /// The `[C_out, C_in·kh·kw]` weight matrix (rows in `(c, i, j)` order).
-    pub fn weight(&self) -> &Array2<T> {
-        &self.weight
+    pub fn weight(&self) -> ArrayView2<'_, T> {
+        self.weight.view()
     }
     /// The `[C_out]` bias.
     pub fn bias(&self) -> &Array1<T> {
@@ -346,12 +348,13 @@ impl<T: Scalar> Layer<T> for Conv<T> {
 impl<T: Scalar> Conv<T> {
     /// The weight matrix with a modifier applied (`Ones` keeps the kernel's shape, so
     /// padded positions still contribute nothing).
-    fn weight_mod(&self, m: WeightMod) -> std::borrow::Cow<'_, Array2<T>> {
+    fn weight_mod(&self, m: WeightMod) -> CowArray<'_, T, Ix2> {
+        let modified = || self.weight.view().map(|w| modify_weight(w, m));
         match m {
-            WeightMod::Identity => std::borrow::Cow::Borrowed(&self.weight),
-            WeightMod::Positive => std::borrow::Cow::Borrowed(self.w_pos.get_or_init(|| self.weight.map(|w| modify_weight(w, m)))),
-            WeightMod::Negative => std::borrow::Cow::Borrowed(self.w_neg.get_or_init(|| self.weight.map(|w| modify_weight(w, m)))),
-            m => std::borrow::Cow::Owned(self.weight.map(|w| modify_weight(w, m))),
+            WeightMod::Identity => self.weight.view().into(),
+            WeightMod::Positive => self.w_pos.get_or_init(modified).view().into(),
+            WeightMod::Negative => self.w_neg.get_or_init(modified).view().into(),
+            _ => modified().into(),
         }
     }
 }

@@ -3,26 +3,27 @@
 //! Shapes: weight `[out, in]` (innsight/torch layout), bias `[out]`, input `[B, in]`,
 //! output `[B, out]`. VJP: `g_in = g W` on the merged `[S·B, out]` signal.
 
-use super::{cast, expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMod};
+use super::{expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMatrix, WeightMod, WeightTensor};
 use crate::error::{Error, Result};
 use crate::linalg::{gemm_into, gemm_into_with, matmul, Par};
 use crate::scalar::Scalar;
 use crate::tensor::{merge_leading, reshape, Shape};
-use ndarray::{s, Array1, Array2, ArrayD, ArrayViewD, ArrayViewMut2, Axis, Ix2};
+use ndarray::{s, Array1, Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Ix2};
 use rayon::prelude::*;
 
 /// A dense layer.
 pub struct Dense<T: Scalar> {
-    weight: Array2<T>,
+    weight: WeightMatrix<T>,
     bias: Array1<T>,
 }
 
 impl<T: Scalar> Dense<T> {
     /// Build from a `[out, in]` weight and an optional `[out]` bias (zeros if absent).
-    pub fn new(weight: ArrayD<f64>, bias: Option<ArrayD<f64>>) -> Result<Self> {
-        let weight = cast::<T>(&weight)
-            .into_dimensionality::<Ix2>()
-            .map_err(|_| Error::Spec(format!("`weight` must be a matrix (out, in), got {} dimension(s)", weight.ndim())))?;
+    pub fn new(weight: impl Into<WeightTensor<T>>, bias: Option<ArrayD<f64>>) -> Result<Self> {
+        let WeightTensor { shape, matrix: weight } = weight.into();
+        if shape.len() != 2 {
+            return Err(Error::Spec(format!("`weight` must be a matrix (out, in), got {} dimension(s)", shape.len())));
+        }
         let out = weight.nrows();
         let bias = match bias {
             None => Array1::zeros(out),
@@ -40,8 +41,8 @@ impl<T: Scalar> Dense<T> {
     }
 
     /// The `[out, in]` weight matrix.
-    pub fn weight(&self) -> &Array2<T> {
-        &self.weight
+    pub fn weight(&self) -> ArrayView2<'_, T> {
+        self.weight.view()
     }
 
     /// The `[out]` bias.
@@ -95,7 +96,7 @@ impl<T: Scalar> Linear<T> for Dense<T> {
         let x = x.view().into_dimensionality::<Ix2>().map_err(|e| Error::Internal(e.to_string()))?;
         let mut y = Array2::from_shape_fn((x.nrows(), self.bias.len()), |(_, j)| modify_bias(&self.bias[j], b));
         if w == WeightMod::Identity {
-            gemm_into(&mut y.view_mut(), &x, &self.weight.t(), true);
+            gemm_into(&mut y.view_mut(), &x, &self.weight.view().t(), true);
             return Ok(y.into_dyn());
         }
         // y[:, rows] += x · W'[rows]ᵀ, one block of output rows per task, each block's
@@ -113,7 +114,7 @@ impl<T: Scalar> Linear<T> for Dense<T> {
         }
         let task = |(i, mut yb): (usize, ArrayViewMut2<T>)| {
             let r0 = i * rows;
-            let wb = self.weight.slice(s![r0..r0 + yb.ncols(), ..]).map(|v| modify_weight(v, w));
+            let wb = self.weight.view().slice(s![r0..r0 + yb.ncols(), ..]).map(|v| modify_weight(v, w));
             gemm_into_with(&mut yb, &x, &wb.t(), true, Par::Seq);
         };
         if out > rows && rayon::current_num_threads() > 1 {
@@ -147,7 +148,7 @@ impl<T: Scalar> Linear<T> for Dense<T> {
         }
         let task = |(i, mut gb): (usize, ArrayViewMut2<T>)| {
             let c0 = i * width;
-            let wb = self.weight.slice(s![.., c0..c0 + gb.ncols()]).map(|v| modify_weight(v, w));
+            let wb = self.weight.view().slice(s![.., c0..c0 + gb.ncols()]).map(|v| modify_weight(v, w));
             gemm_into_with(&mut gb, &g2, &wb.view(), false, Par::Seq);
         };
         if inn > width && rayon::current_num_threads() > 1 {

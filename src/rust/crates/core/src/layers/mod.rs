@@ -23,6 +23,7 @@ mod im2col;
 pub mod padding;
 pub mod pool;
 pub mod skip;
+pub mod weight_matrix;
 mod winograd;
 
 use crate::activation::Activation;
@@ -32,6 +33,7 @@ use crate::spec::OpSpec;
 use crate::tensor::Shape;
 use ndarray::{ArrayD, ArrayViewD};
 use std::collections::HashMap;
+pub use weight_matrix::{WeightMatrix, WeightTensor};
 
 /// Named weight tensors (row-major, `f64`), e.g. `layers.3.weight`, `layers.3.bias`.
 /// Layer indices in names are 1-based, as in the R list.
@@ -168,28 +170,54 @@ pub struct Built<T: Scalar> {
     pub activation: Activation,
 }
 
-fn take(w: &Weights, index: usize, name: &str) -> Result<ArrayD<f64>> {
-    w.get(&format!("layers.{index}.{name}"))
-        .cloned()
-        .ok_or_else(|| Error::Spec(format!("missing weight tensor `{name}`")))
+/// Where a graph's parameters come from: the named `f64` tensors of a list model
+/// ([`Weights`]) or a source whose weight matrices the layers may borrow (the R
+/// package's weight blob).
+pub trait WeightSource<T: Scalar> {
+    /// A (small) parameter tensor as `f64`: a bias, batch-norm statistics.
+    fn tensor(&self, name: &str) -> Result<Option<ArrayD<f64>>>;
+    /// A dense or convolution weight in the layers' precision.
+    fn weight(&self, name: &str) -> Result<Option<WeightTensor<T>>>;
 }
 
-fn take_opt(w: &Weights, index: usize, name: &str) -> Option<ArrayD<f64>> {
-    w.get(&format!("layers.{index}.{name}")).cloned()
+impl<T: Scalar> WeightSource<T> for Weights {
+    fn tensor(&self, name: &str) -> Result<Option<ArrayD<f64>>> {
+        Ok(self.get(name).cloned())
+    }
+
+    fn weight(&self, name: &str) -> Result<Option<WeightTensor<T>>> {
+        Ok(self.get(name).map(WeightTensor::from))
+    }
+}
+
+fn missing(name: &str) -> Error {
+    Error::Spec(format!("missing weight tensor `{name}`"))
+}
+
+fn take<T: Scalar>(w: &dyn WeightSource<T>, index: usize, name: &str) -> Result<ArrayD<f64>> {
+    w.tensor(&format!("layers.{index}.{name}"))?.ok_or_else(|| missing(name))
+}
+
+fn take_opt<T: Scalar>(w: &dyn WeightSource<T>, index: usize, name: &str) -> Result<Option<ArrayD<f64>>> {
+    w.tensor(&format!("layers.{index}.{name}"))
+}
+
+fn take_weight<T: Scalar>(w: &dyn WeightSource<T>, index: usize) -> Result<WeightTensor<T>> {
+    w.weight(&format!("layers.{index}.weight"))?.ok_or_else(|| missing("weight"))
 }
 
 /// Build the layer at 1-based `index` from its spec and weights.
-pub fn build<T: Scalar>(index: usize, op: &OpSpec, w: &Weights) -> Result<Built<T>> {
+pub fn build<T: Scalar>(index: usize, op: &OpSpec, w: &dyn WeightSource<T>) -> Result<Built<T>> {
     use crate::layers::pool::PoolKind;
     let linear = Activation::Linear;
     let built = |op: Box<dyn Layer<T>>, activation| Built { op, activation };
     Ok(match op {
         OpSpec::Dense { activation_name, activation_args } => built(
-            Box::new(dense::Dense::new(take(w, index, "weight")?, take_opt(w, index, "bias"))?),
+            Box::new(dense::Dense::new(take_weight(w, index)?, take_opt(w, index, "bias")?)?),
             Activation::from_name(activation_name, activation_args)?,
         ),
         OpSpec::Conv1D(c) | OpSpec::Conv2D(c) => {
-            let (w, b) = (take(w, index, "weight")?, take_opt(w, index, "bias"));
+            let (w, b) = (take_weight(w, index)?, take_opt(w, index, "bias")?);
             let (s, d, p) = (c.stride.as_deref(), c.dilation.as_deref(), c.padding.as_deref());
             let conv = if matches!(op, OpSpec::Conv1D(_)) {
                 conv::Conv::new_1d(w, b, s, d, p)?
@@ -208,7 +236,7 @@ pub fn build<T: Scalar>(index: usize, op: &OpSpec, w: &Weights) -> Result<Built<
                 *num_features,
                 *eps,
                 take(w, index, "gamma")?,
-                take_opt(w, index, "beta"),
+                take_opt(w, index, "beta")?,
                 take(w, index, "run_mean")?,
                 take(w, index, "run_var")?,
             )?),
