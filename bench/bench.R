@@ -22,7 +22,7 @@ suppressPackageStartupMessages(library(innsight))
 
 threads <- as.integer(Sys.getenv("BENCH_THREADS", "2"))
 options(innsight.threads = threads)
-case_budget <- as.numeric(Sys.getenv("BENCH_CASE_BUDGET", "8"))
+case_budget <- as.numeric(Sys.getenv("BENCH_CASE_BUDGET", "6"))
 warmup <- Sys.getenv("BENCH_WARMUP", "1") != "0"
 
 methods_all <- c("forward", "gradient", "grad_x_input", "smoothgrad", "intgrad", "deeplift",

@@ -20,7 +20,7 @@ use crate::rules::deeplift::{DeepLift, DeepLiftKind, Traced};
 use crate::scalar::Scalar;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis};
 use serde::Deserialize;
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 /// Arguments of DeepLift.
 #[derive(Debug, Clone, Deserialize)]
@@ -67,8 +67,8 @@ pub(super) fn attribute<T: Scalar>(
     let rows_per_chunk = g.rows_per_chunk(ctx.targets.total(), ctx.budget / 2);
     // pred and z(x) of each chunk's instances, and mean_r z(ref_r): read off the traces
     // the multipliers need anyway instead of two more forward passes
-    let (preds, zs) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
-    let z_ref: RefCell<Option<Vec<ArrayD<T>>>> = RefCell::new(None);
+    let (preds, zs) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    let z_ref: Mutex<Option<Vec<ArrayD<T>>>> = Mutex::new(None);
     let signals = mean_signals(ctx, b, &Pairs { data, refs }, rows_per_chunk, &|xs: &[ArrayD<T>], i0: usize| {
         let rows = xs[0].shape()[0];
         // row q pairs instance q / R with reference q % R (chunks hold whole instances)
@@ -79,15 +79,16 @@ pub(super) fn attribute<T: Scalar>(
                 x_ref.select(Axis(0), &index)
             })
             .collect();
-        let trace = g.forward(xs)?;
-        let ref_trace = g.forward(&tiled)?;
+        // the two passes are independent: one per thread
+        let (trace, ref_trace) = rayon::join(|| g.forward(xs), || g.forward(&tiled));
+        let (trace, ref_trace) = (trace?, ref_trace?);
         let first_rows: Vec<usize> = (0..rows / r).map(|i| i * r).collect();
         let pick = |t: &crate::graph::Trace<T>, pre: bool, at: &[usize]| -> Vec<ArrayD<T>> {
             ctx.targets.select(g, t, pre).into_iter().map(|a| a.select(Axis(0), at)).collect()
         };
-        preds.borrow_mut().push((i0, pick(&trace, false, &first_rows)));
-        zs.borrow_mut().push((i0, pick(&trace, ctx.ignore_last_act, &first_rows)));
-        z_ref.borrow_mut().get_or_insert_with(|| {
+        preds.lock().unwrap_or_else(|e| e.into_inner()).push((i0, pick(&trace, false, &first_rows)));
+        zs.lock().unwrap_or_else(|e| e.into_inner()).push((i0, pick(&trace, ctx.ignore_last_act, &first_rows)));
+        z_ref.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(|| {
             let all: Vec<usize> = (0..r).collect();
             pick(&ref_trace, ctx.ignore_last_act, &all).iter().map(mean_rows).collect()
         });
@@ -103,8 +104,8 @@ pub(super) fn attribute<T: Scalar>(
         )?;
         backward(g, xs, &trace, seeds, &|_| -> &dyn Rule<T> { &rule })
     })?;
-    let (pred, z) = (stack(preds.into_inner())?, stack(zs.into_inner())?);
-    let z_ref = match z_ref.into_inner() {
+    let (pred, z) = (stack(preds.into_inner().unwrap_or_else(|e| e.into_inner()))?, stack(zs.into_inner().unwrap_or_else(|e| e.into_inner()))?);
+    let z_ref = match z_ref.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(z) => z,
         // no rows, no chunk: the references' outputs need their own pass
         None => outputs(ctx, refs)?.1.iter().map(mean_rows).collect(),

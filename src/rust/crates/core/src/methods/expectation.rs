@@ -51,7 +51,7 @@ pub fn mean_gradients<T: Scalar>(ctx: &Context<T>, b: usize, plan: &dyn Plan<T>)
 
 /// A look at each chunk's forward trace, with the index of the chunk's first instance
 /// (e.g. to take the model outputs from it instead of running another forward pass).
-pub type OnTrace<'a, T> = dyn Fn(usize, &Trace<T>) + 'a;
+pub type OnTrace<'a, T> = dyn Fn(usize, &Trace<T>) + Sync + 'a;
 
 /// [`mean_gradients`] on chunks of whole instances, handing each chunk's trace to
 /// `on_trace` before its reverse pass.
@@ -84,7 +84,7 @@ fn gradients<T: Scalar>(
 /// The backward signals of one chunk: given the chunk's points (`[rows, in...]` per
 /// model input, rows instance-major with `plan.n()` points each) and the index of the
 /// chunk's first instance, return `[S, rows, in...]` per model input.
-pub type ChunkSignals<'a, T> = dyn Fn(&[ArrayD<T>], usize) -> Result<Vec<Option<ArrayD<T>>>> + 'a;
+pub type ChunkSignals<'a, T> = dyn Fn(&[ArrayD<T>], usize) -> Result<Vec<Option<ArrayD<T>>>> + Sync + 'a;
 
 /// Mean over each instance's points of `signal ⊙ multiplier`, per model input
 /// `[S, B, in...]`, with the signals computed by `signals` on chunks of whole instances
@@ -135,7 +135,8 @@ fn accumulate<T: Scalar>(
                 plan.point((r0 + r) / n, (r0 + r) % n, j, row);
             }
         }
-        let grads = signals(&xs, r0 / n)?;
+        let unit = if matches!(chunking, Chunking::Instances(_)) { n } else { 1 };
+        let grads = split_signals(signals, &xs, r0, n, unit)?;
         for (j, grad) in grads.into_iter().enumerate() {
             let Some(grad) = grad else { continue };
             let dst = out[j].get_or_insert_with(|| {
@@ -166,6 +167,46 @@ fn accumulate<T: Scalar>(
         x.mapv_inplace(|v| v * scale);
     }
     Ok(out)
+}
+
+/// A chunk's signals with its rows split across the pool's threads (in whole units of
+/// `unit` rows): each thread runs the whole graph on its share. The passes have
+/// serial stretches (element-wise layers, small convolutions, the reverse driver)
+/// in which a single batch leaves a core idle; parallel loops inside a share still
+/// run, and mostly stay on their own thread. Rows are independent, so the result is
+/// the same as one call on the whole chunk.
+fn split_signals<T: Scalar>(
+    signals: &ChunkSignals<T>,
+    xs: &[ArrayD<T>],
+    r0: usize,
+    n: usize,
+    unit: usize,
+) -> Result<Vec<Option<ArrayD<T>>>> {
+    use rayon::prelude::*;
+    let units = xs[0].shape()[0] / unit.max(1);
+    let parts = rayon::current_num_threads().min(units);
+    if parts <= 1 {
+        return signals(xs, r0 / n);
+    }
+    let bounds: Vec<(usize, usize)> = (0..parts).map(|p| (units * p / parts * unit, units * (p + 1) / parts * unit)).collect();
+    let results: Vec<Result<Vec<Option<ArrayD<T>>>>> = bounds
+        .par_iter()
+        .map(|&(a, z)| {
+            let share: Vec<ArrayD<T>> = xs.iter().map(|x| x.slice_axis(Axis(0), (a..z).into()).to_owned()).collect();
+            signals(&share, (r0 + a) / n)
+        })
+        .collect();
+    let results: Vec<Vec<Option<ArrayD<T>>>> = results.into_iter().collect::<Result<_>>()?;
+    // [S, rows, in...] per model input: join the shares along the row axis
+    (0..results[0].len())
+        .map(|j| {
+            let views: Vec<ArrayViewD<T>> = results.iter().filter_map(|r| r[j].as_ref().map(|a| a.view())).collect();
+            if views.is_empty() {
+                return Ok(None);
+            }
+            ndarray::concatenate(Axis(1), &views).map(Some).map_err(|e| Error::Internal(e.to_string()))
+        })
+        .collect()
 }
 
 /// One `[B, S_k]` block per output with a selection.

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::scalar::Scalar;
 use crate::graph::Trace;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis};
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 struct AtData<'a, T: Scalar> {
     data: &'a [ArrayD<T>],
@@ -31,12 +31,12 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool
     let b = inputs.data[0].shape()[0];
     // The points are the data rows themselves, so pred and goal come from the traces
     // of the gradient's own forward passes (no second forward pass).
-    let (preds, zs) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let (preds, zs) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
     let keep = |i0: usize, trace: &Trace<T>| {
-        preds.borrow_mut().push((i0, ctx.targets.select(ctx.graph, trace, false)));
-        zs.borrow_mut().push((i0, ctx.targets.select(ctx.graph, trace, ctx.ignore_last_act)));
+        preds.lock().unwrap_or_else(|e| e.into_inner()).push((i0, ctx.targets.select(ctx.graph, trace, false)));
+        zs.lock().unwrap_or_else(|e| e.into_inner()).push((i0, ctx.targets.select(ctx.graph, trace, ctx.ignore_last_act)));
     };
     let grads = mean_gradients_with(ctx, b, &AtData { data: &inputs.data, times_input }, &keep)?;
-    let (pred, z) = (stack(preds.into_inner())?, stack(zs.into_inner())?);
+    let (pred, z) = (stack(preds.into_inner().unwrap_or_else(|e| e.into_inner()))?, stack(zs.into_inner().unwrap_or_else(|e| e.into_inner()))?);
     Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal: z.into_iter().map(Some).collect() })
 }

@@ -22,7 +22,7 @@ use crate::propagate::{backward, Rule};
 use crate::scalar::Scalar;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis};
 use serde::Deserialize;
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 pub use crate::composite::RuleEntry;
 
@@ -101,7 +101,7 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, spec: &LrpSpec) -
     let b = inputs.data[0].shape()[0];
     let rows = g.rows_per_chunk(ctx.targets.total(), ctx.budget);
     // pred and goal of each chunk, from the trace the reverse pass uses
-    let (preds, goals) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let (preds, goals) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
     let relevance = mean_signals(ctx, b, &AtData { data: &inputs.data }, rows, &|xs: &[ArrayD<T>], i0: usize| {
         let trace = g.forward(xs)?;
         let start = start_values(ctx, &trace);
@@ -114,12 +114,12 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, spec: &LrpSpec) -
         }
         let blocks = ctx.targets.blocks();
         goals
-            .borrow_mut()
+            .lock().unwrap_or_else(|e| e.into_inner())
             .push((i0, start.iter().zip(&blocks).map(|(v, (_, _, sel))| v.select(Axis(1), sel)).collect()));
-        preds.borrow_mut().push((i0, ctx.targets.select(g, &trace, false)));
+        preds.lock().unwrap_or_else(|e| e.into_inner()).push((i0, ctx.targets.select(g, &trace, false)));
         backward(g, xs, &trace, seeds, &rule_for)
     })?;
-    let pred = stack(preds.into_inner())?.into_iter().map(Some).collect();
-    let goal = stack(goals.into_inner())?.into_iter().map(Some).collect();
+    let pred = stack(preds.into_inner().unwrap_or_else(|e| e.into_inner()))?.into_iter().map(Some).collect();
+    let goal = stack(goals.into_inner().unwrap_or_else(|e| e.into_inner()))?.into_iter().map(Some).collect();
     Ok(MethodResult { result: ctx.targets.split(g, relevance), pred, goal })
 }
