@@ -771,3 +771,57 @@ fn sampling_methods_reject_zero_samples() {
         assert!(e.to_string().contains("`n` must be at least 1"), "{e}");
     }
 }
+
+/// Conv → BatchNorm → relu (the batch norm foldable), a second BatchNorm after a
+/// convolution that also feeds an Add (not foldable), Dense → BatchNorm → softmax
+/// output.
+fn batchnorm_fold_model() -> (ModelSpec, Weights) {
+    let spec = model(json!({
+        "input_dim": [2, 5, 5], "input_nodes": [1], "output_nodes": [9],
+        "layers": [
+            {"type": "Conv2D", "padding": 1, "activation_name": "linear", "input_layers": 0, "output_layers": 2},
+            {"type": "BatchNorm", "num_features": 3, "eps": 1e-5, "input_layers": 1, "output_layers": 3},
+            {"type": "Activation", "act_name": "relu", "input_layers": 2, "output_layers": [4, 5]},
+            {"type": "Conv2D", "activation_name": "linear", "input_layers": 3, "output_layers": [5, 6]},
+            {"type": "Add", "input_layers": [3, 4], "output_layers": 7},
+            {"type": "BatchNorm", "num_features": 3, "eps": 1e-5, "input_layers": 4, "output_layers": 7},
+            {"type": "Add", "input_layers": [5, 6], "output_layers": 8},
+            {"type": "Flatten", "input_layers": 7, "output_layers": 9},
+            {"type": "Dense", "input_layers": 8, "output_layers": -1, "activation_name": "softmax"}
+        ]
+    }));
+    let w = WeightsBuilder::new(40)
+        .tensor(1, "weight", &[3, 2, 3, 3])
+        .tensor(1, "bias", &[3])
+        .batch_norm(2, 3)
+        .tensor(4, "weight", &[3, 3, 1, 1])
+        .tensor(4, "bias", &[3])
+        .batch_norm(6, 3)
+        .dense(9, 4, 75)
+        .build();
+    (spec, w)
+}
+
+#[test]
+fn batchnorm_folding_keeps_the_function_and_its_gradient() {
+    let (spec, w) = batchnorm_fold_model();
+    let g = graph::<f64>(&spec, &w);
+    let folded = g.batchnorm_folded();
+    // only the first batch norm folds: the second one's convolution also feeds an Add
+    assert_eq!(folded.nodes.len(), g.nodes.len() - 1);
+    let x = random_inputs(&g, 3, 41);
+    let (a, b) = (g.forward(&x).expect("forward"), folded.forward(&x).expect("forward"));
+    for (k, (&i, &j)) in g.outputs.iter().zip(&folded.outputs).enumerate() {
+        assert_close(&b.values[j], &a.values[i], 1e-13, &format!("output {k}"));
+    }
+    for (k, (&i, &j)) in g.preactivations.iter().zip(&folded.preactivations).enumerate() {
+        assert_close(&b.values[j], &a.values[i], 1e-13, &format!("pre-activation {k}"));
+    }
+    // the gradient methods run on the folded graph; finite differences use the original
+    check_gradient(&spec, &w, false, 42, "batch norm folded");
+    check_gradient(&spec, &w, true, 43, "batch norm folded (ignore_last_act)");
+    // nothing to fold (a batch norm after padding): the graph itself
+    let (spec, w) = mixed_model();
+    let g = graph::<f64>(&spec, &w);
+    assert!(std::ptr::eq(g.batchnorm_folded(), &g));
+}

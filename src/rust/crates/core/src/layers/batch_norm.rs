@@ -111,6 +111,10 @@ impl<T: Scalar> BatchNorm<T> {
 }
 
 impl<T: Scalar> Layer<T> for BatchNorm<T> {
+    fn channel_affine(&self) -> Option<(&Array1<T>, &Array1<T>)> {
+        Some((&self.scale, &self.shift))
+    }
+
     fn kind(&self) -> LayerKind {
         LayerKind::BatchNorm
     }

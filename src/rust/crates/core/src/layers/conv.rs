@@ -18,7 +18,7 @@
 //! for 1×1 kernels with stride 1 and no padding) live in [`super::im2col`]; this file
 //! holds the layer: argument checks, shapes and the innsight padding conventions.
 
-use super::dense::{modify_bias, modify_weight};
+use super::dense::{modify_bias, modify_weight, scale_rows};
 use super::im2col::{conv_forward, conv_vjp, default_budget, Geom};
 use super::winograd::{self, Wino};
 use super::{expect_inputs, BiasMod, Layer, LayerKind, Linear, WeightMatrix, WeightMod, WeightTensor};
@@ -338,6 +338,25 @@ impl<T: Scalar> Layer<T> for Conv<T> {
         let gv = gs.view();
         let gi = self.vjp_with(&merge_leading(&gv, 2)?, in_shape, &self.weight.view())?;
         Ok(vec![reshape(gi, &[&[sn, b][..], in_shape].concat())?])
+    }
+
+    fn then_affine(&self, scale: &Array1<T>, shift: &Array1<T>) -> Option<Box<dyn Layer<T>>> {
+        if scale.len() != self.bias.len() || shift.len() != self.bias.len() {
+            return None;
+        }
+        let (weight, bias) = scale_rows(&self.weight.view(), &self.bias, scale, shift);
+        Some(Box::new(Conv {
+            kind: self.kind,
+            weight: WeightMatrix::owned(weight),
+            bias,
+            c_in: self.c_in,
+            kernel: self.kernel,
+            stride: self.stride,
+            dilation: self.dilation,
+            padding: self.padding,
+            w_pos: OnceLock::new(),
+            w_neg: OnceLock::new(),
+        }))
     }
 
     fn as_linear(&self) -> Option<&dyn Linear<T>> {

@@ -64,6 +64,17 @@ pub fn modify_weight<T: Scalar>(w: &T, m: WeightMod) -> T {
     }
 }
 
+/// `W·diag(scale)` row-wise and `b·scale + shift`: an affine layer followed by a
+/// per-output affine map, as one layer.
+pub fn scale_rows<T: Scalar>(w: &ArrayView2<T>, b: &Array1<T>, scale: &Array1<T>, shift: &Array1<T>) -> (Array2<T>, Array1<T>) {
+    let mut w = w.to_owned();
+    for (mut row, &s) in w.outer_iter_mut().zip(scale.iter()) {
+        row *= s;
+    }
+    let b = Array1::from_iter(b.iter().zip(scale.iter().zip(shift.iter())).map(|(&b, (&s, &t))| b * s + t));
+    (w, b)
+}
+
 /// Apply a bias modification elementwise.
 pub fn modify_bias<T: Scalar>(b: &T, m: BiasMod) -> T {
     match m {
@@ -183,6 +194,14 @@ impl<T: Scalar> Layer<T> for Dense<T> {
 
     fn vjp(&self, _inputs: &[ArrayViewD<T>], _output: &ArrayViewD<T>, grad: &ArrayViewD<T>) -> Result<Vec<ArrayD<T>>> {
         Ok(vec![self.vjp_mod(grad, &[], WeightMod::Identity)?])
+    }
+
+    fn then_affine(&self, scale: &Array1<T>, shift: &Array1<T>) -> Option<Box<dyn Layer<T>>> {
+        if scale.len() != self.bias.len() || shift.len() != self.bias.len() {
+            return None;
+        }
+        let (weight, bias) = scale_rows(&self.weight.view(), &self.bias, scale, shift);
+        Some(Box::new(Dense { weight: WeightMatrix::owned(weight), bias }))
     }
 
     fn as_linear(&self) -> Option<&dyn Linear<T>> {

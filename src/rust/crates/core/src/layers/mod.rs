@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::spec::OpSpec;
 use crate::tensor::Shape;
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::{Array1, ArrayD, ArrayViewD};
 use std::collections::HashMap;
 pub use weight_matrix::{WeightMatrix, WeightTensor};
 
@@ -114,6 +114,18 @@ pub trait Layer<T: Scalar>: Send + Sync {
     /// The window `(kernel, strides)` over the spatial axes, for max and average
     /// pooling layers (DeepLift pools the input difference with a max layer's window).
     fn pool_window(&self) -> Option<(&[usize], &[usize])> {
+        None
+    }
+
+    /// `(scale, shift)` when the layer is the per-channel affine map
+    /// `y = scale · x + shift` over axis 1 (inference-mode batch normalisation).
+    fn channel_affine(&self) -> Option<(&Array1<T>, &Array1<T>)> {
+        None
+    }
+
+    /// This layer followed by the per-output-channel affine map `scale · y + shift`,
+    /// as one layer (dense and convolution layers: `W·scale`, `b·scale + shift`).
+    fn then_affine(&self, _scale: &Array1<T>, _shift: &Array1<T>) -> Option<Box<dyn Layer<T>>> {
         None
     }
 }

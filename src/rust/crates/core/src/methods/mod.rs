@@ -97,6 +97,17 @@ pub fn run_with_progress<T: Scalar>(
     inputs: &RunInputs<T>,
     progress: Option<&(dyn Fn(usize, usize) + Sync)>,
 ) -> Result<MethodResult<T>> {
+    // the methods that need only the network's function and gradient run on the
+    // batch-norm-folded graph (same function, fewer passes)
+    let graph = match &spec.method {
+        MethodSpec::Gradient { .. }
+        | MethodSpec::SmoothGrad { .. }
+        | MethodSpec::IntegratedGradient { .. }
+        | MethodSpec::ExpectedGradient { .. } => graph.batchnorm_folded(),
+        MethodSpec::DeepLift(s) if s.rule == "rescale" => graph.batchnorm_folded(),
+        MethodSpec::DeepShap(s) if s.rule == "rescale" => graph.batchnorm_folded(),
+        _ => graph,
+    };
     let targets = Targets::new(graph, &spec.output_idx)?;
     // global ConnectionWeights is the one method without data
     if !matches!(&spec.method, MethodSpec::ConnectionWeights(s) if !s.times_input) {

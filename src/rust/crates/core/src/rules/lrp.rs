@@ -597,7 +597,7 @@ mod tests {
     fn node(op: Box<dyn Layer<f64>>, in_shapes: Vec<Vec<usize>>) -> Node<f64> {
         let out_shape = op.output_shape(&in_shapes).unwrap();
         let inputs = (0..in_shapes.len()).map(Source::Input).collect();
-        Node { op, inputs, layer_index: 1, type_name: "Test", in_shapes, out_shape, fused: false }
+        Node { op: op.into(), inputs, layer_index: 1, type_name: "Test", in_shapes, out_shape, fused: false }
     }
 
     #[test]
