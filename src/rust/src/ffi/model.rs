@@ -177,8 +177,9 @@ impl Model {
         let out = with_graph!(&self.graph, g, T => {
             let xs: CoreResult<Vec<_>> = data.values().enumerate().map(|(k, x)| tensor_from_r::<T>(&x, !channels_first, &format!("data[[{}]]", k + 1))).collect();
             let xs = to_r(xs)?;
-            let trace = to_r(guarded(|| with_threads(n_threads, || g.forward(&xs))?))?;
             let ids = if preactivation { &g.preactivations } else { &g.outputs };
+            // only the outputs are returned: free the other layers' values as we go
+            let trace = to_r(guarded(|| with_threads(n_threads, || g.forward_keeping(&xs, ids))?))?;
             ids.iter().map(|&id| view_to_r(&trace.values[id].view())).collect::<RResult<Vec<Robj>>>()?
         });
         Ok(List::from_values(out))

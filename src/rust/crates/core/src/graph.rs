@@ -369,6 +369,47 @@ impl<T: Scalar> Graph<T> {
         Ok(Trace { values })
     }
 
+    /// A forward pass for the values of the nodes `keep` only (e.g. the outputs): every
+    /// other node's value is freed after its last consumer, so at most a few layers'
+    /// activations are alive at once. The returned trace holds empty arrays for the
+    /// nodes not kept.
+    pub fn forward_keeping(&self, inputs: &[ArrayD<T>], keep: &[usize]) -> Result<Trace<T>> {
+        self.check_inputs(inputs, "data")?;
+        let n = self.nodes.len();
+        let mut last_use: Vec<Option<usize>> = vec![None; n];
+        for (id, node) in self.nodes.iter().enumerate() {
+            for s in &node.inputs {
+                if let Source::Node(i) = *s {
+                    last_use[i] = Some(id);
+                }
+            }
+        }
+        let freed = || ArrayD::<T>::zeros(ndarray::IxDyn(&[0]));
+        let mut values: Vec<ArrayD<T>> = Vec::with_capacity(n);
+        for (id, node) in self.nodes.iter().enumerate() {
+            let y = {
+                let ins: Vec<ArrayViewD<T>> = node
+                    .inputs
+                    .iter()
+                    .map(|s| match *s {
+                        Source::Input(k) => inputs[k].view(),
+                        Source::Node(i) => values[i].view(),
+                    })
+                    .collect();
+                node.op.forward(&ins).map_err(|e| e.in_layer(node.layer_index, node.type_name))?
+            };
+            values.push(y);
+            for s in &node.inputs {
+                if let Source::Node(i) = *s {
+                    if last_use[i] == Some(id) && !keep.contains(&i) {
+                        values[i] = freed();
+                    }
+                }
+            }
+        }
+        Ok(Trace { values })
+    }
+
     /// Traced inputs of a node.
     pub fn node_inputs<'a>(&self, id: usize, inputs: &'a [ArrayD<T>], trace: &'a Trace<T>) -> Vec<ArrayViewD<'a, T>> {
         self.nodes[id]

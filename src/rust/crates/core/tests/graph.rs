@@ -825,3 +825,20 @@ fn batchnorm_folding_keeps_the_function_and_its_gradient() {
     let g = graph::<f64>(&spec, &w);
     assert!(std::ptr::eq(g.batchnorm_folded(), &g));
 }
+
+#[test]
+fn forward_keeping_frees_all_but_the_kept_nodes() {
+    let (spec, w) = mixed_model();
+    let g = graph::<f64>(&spec, &w);
+    let x = random_inputs(&g, 4, 50);
+    let full = g.forward(&x).expect("forward");
+    let keep: Vec<usize> = g.outputs.iter().chain(&g.preactivations).copied().collect();
+    let lean = g.forward_keeping(&x, &keep).expect("forward");
+    for (id, (a, b)) in lean.values.iter().zip(&full.values).enumerate() {
+        if keep.contains(&id) {
+            assert_eq!(a, b, "kept node {id}");
+        } else if g.nodes.iter().any(|n| n.inputs.contains(&innsight_core::graph::Source::Node(id))) {
+            assert_eq!(a.len(), 0, "node {id} was consumed and should have been freed");
+        }
+    }
+}

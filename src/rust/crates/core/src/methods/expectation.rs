@@ -224,7 +224,8 @@ pub fn outputs<T: Scalar>(ctx: &Context<T>, data: &[ArrayD<T>]) -> Result<(Block
     while i0 < b {
         let i1 = (i0 + per_chunk).min(b);
         let chunk: Vec<ArrayD<T>> = data.iter().map(|x| x.slice_axis(Axis(0), (i0..i1).into()).to_owned()).collect();
-        let trace = g.forward(&chunk)?;
+        let keep: Vec<usize> = g.outputs.iter().chain(&g.preactivations).copied().collect();
+        let trace = g.forward_keeping(&chunk, &keep)?;
         preds.push(ctx.targets.select(g, &trace, false));
         zs.push(ctx.targets.select(g, &trace, ctx.ignore_last_act));
         i0 = i1;
