@@ -76,6 +76,11 @@ io_write_safetensors <- function(path, tensors, dtype, metadata) .Call(wrap__io_
 #' @noRd
 image_resize <- function(x, height, width, filter, lo, hi) .Call(wrap__image_resize, x, height, width, filter, lo, hi)
 
+#' Give the free memory of every malloc arena back to the system (glibc; a no-op
+#' elsewhere). Internal: used by the benchmark between cases.
+#' @noRd
+release_free_memory <- function() .Call(wrap__release_free_memory)
+
 #' A converted model (internal handle).
 #'
 #' The graph's dense and convolution layers may borrow their weights from `blob`

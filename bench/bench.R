@@ -10,7 +10,8 @@
 #   <- run BATCH METHOD REPS       -> RESULT {"median_s": ..., "times": [...], "peak_mb": ...}
 #   <- gemm [REPS]                 -> RESULT {"gflops": ..., "median_s": ...}
 #   <- quit
-# Each case: garbage collection, the peak resident memory is reset
+# Each case: garbage collection, free arena memory back to the system (malloc_trim,
+# as the Python side), the peak resident memory is reset
 # (/proc/self/clear_refs), one untimed warm-up call (unless BENCH_WARMUP=0), then up
 # to REPS timed calls (fewer when the warm-up shows that REPS calls would exceed
 # BENCH_CASE_BUDGET seconds, at least one), each after an untimed gc(); the median
@@ -89,6 +90,9 @@ elapsed <- function(f) {
 time_case <- function(conv, method, batch, reps) {
   f <- make_case(conv, method, batch)
   invisible(gc())
+  # what earlier cases left in the malloc arenas goes back to the system first, as
+  # the Python side does with malloc_trim() (bench/peers.py)
+  innsight:::release_free_memory()
   reset_peak()
   warm <- NA_real_
   if (warmup) {

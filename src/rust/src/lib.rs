@@ -11,8 +11,10 @@ extendr_module! {
     use run;
     use io;
     use image;
+    use memory;
 }
 
 pub use ffi::{model, run};
 pub use ffi::io;
 pub use ffi::image;
+pub use ffi::memory;

@@ -4,6 +4,7 @@ pub mod convert;
 pub mod error;
 pub mod image;
 pub mod io;
+pub mod memory;
 pub mod model;
 pub mod run;
 pub mod threads;
