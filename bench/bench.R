@@ -23,7 +23,7 @@ suppressPackageStartupMessages(library(innsight))
 
 threads <- as.integer(Sys.getenv("BENCH_THREADS", "2"))
 options(innsight.threads = threads)
-case_budget <- as.numeric(Sys.getenv("BENCH_CASE_BUDGET", "6"))
+case_budget <- as.numeric(Sys.getenv("BENCH_CASE_BUDGET", "4"))
 warmup <- Sys.getenv("BENCH_WARMUP", "1") != "0"
 
 methods_all <- c("forward", "gradient", "grad_x_input", "smoothgrad", "intgrad", "deeplift",
@@ -143,6 +143,9 @@ worker <- function(arch) {
     info$macs <- m$macs
   }
   info$build_s <- proc.time()[["elapsed"]] - t0
+  # the list model the weights came from is garbage by now (Python frees at once)
+  invisible(gc())
+  innsight:::release_free_memory()
   info$rss_mb <- status_mb("VmRSS")
   info$hwm_mb <- status_mb("VmHWM")
   cat("READY ", json(info), "\n", sep = "")

@@ -235,7 +235,7 @@ def write_markdown(a, gemm, info, model_info, rows, total, load_start, load_end,
     w(f"- innsight {i_o.get('innsight', '?')} on R {i_o.get('R', '?')}, {i_o.get('threads', '?')} threads; "
       f"torch {i_p.get('torch', '?')}, torchvision {i_p.get('torchvision', '?')}, captum {i_p.get('captum', '?')}, "
       f"zennit {i_p.get('zennit', '?')} on Python {i_p.get('python', '?')}, {i_p.get('threads', '?')} threads.")
-    budget = os.environ.get("BENCH_CASE_BUDGET", "6")
+    budget = os.environ.get("BENCH_CASE_BUDGET", "4")
     if os.environ.get("BENCH_WARMUP") == "0":
         timing = f"Median of {a.reps} timed call(s) per case ({a.slow_reps} for SmoothGrad, IntegratedGradient, " \
                  "DeepSHAP), no warm-up."

@@ -55,7 +55,7 @@ import time
 import types
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-CASE_BUDGET = float(os.environ.get("BENCH_CASE_BUDGET", "6"))
+CASE_BUDGET = float(os.environ.get("BENCH_CASE_BUDGET", "4"))
 WARMUP = os.environ.get("BENCH_WARMUP", "1") != "0"
 CHUNK_IMAGES = 16
 

@@ -6,7 +6,7 @@
 #   BENCH_QUICK=1        ResNet50 at batch 1, one call per case, no warm-up (smoke test)
 #   BENCH_MODELS, BENCH_BATCHES, BENCH_METHODS   comma-separated subsets
 #   BENCH_THREADS        threads per side (default 2)
-#   BENCH_CASE_BUDGET    seconds of timed calls per case before fewer reps are taken (6)
+#   BENCH_CASE_BUDGET    seconds of timed calls per case before fewer reps are taken (4)
 #   BENCH_ISOLATE=1      fresh worker processes per case (exact per-case peak memory)
 #   PEERS_VENV           the peers' virtual environment (default ~/.cache/peers-venv;
 #                        created with bench/setup-peers.sh when it does not work)

@@ -352,21 +352,7 @@ impl<T: Scalar> Graph<T> {
 
     /// Run the forward pass and keep every node's output.
     pub fn forward(&self, inputs: &[ArrayD<T>]) -> Result<Trace<T>> {
-        self.check_inputs(inputs, "data")?;
-        let mut values: Vec<ArrayD<T>> = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
-            let ins: Vec<ArrayViewD<T>> = node
-                .inputs
-                .iter()
-                .map(|s| match *s {
-                    Source::Input(k) => inputs[k].view(),
-                    Source::Node(id) => values[id].view(),
-                })
-                .collect();
-            let y = node.op.forward(&ins).map_err(|e| e.in_layer(node.layer_index, node.type_name))?;
-            values.push(y);
-        }
-        Ok(Trace { values })
+        self.run_forward(inputs, None)
     }
 
     /// A forward pass for the values of the nodes `keep` only (e.g. the outputs): every
@@ -374,17 +360,24 @@ impl<T: Scalar> Graph<T> {
     /// activations are alive at once. The returned trace holds empty arrays for the
     /// nodes not kept.
     pub fn forward_keeping(&self, inputs: &[ArrayD<T>], keep: &[usize]) -> Result<Trace<T>> {
+        self.run_forward(inputs, Some(keep))
+    }
+
+    /// The forward pass; with `keep`, values not kept are freed after their last use.
+    fn run_forward(&self, inputs: &[ArrayD<T>], keep: Option<&[usize]>) -> Result<Trace<T>> {
         self.check_inputs(inputs, "data")?;
         let n = self.nodes.len();
-        let mut last_use: Vec<Option<usize>> = vec![None; n];
-        for (id, node) in self.nodes.iter().enumerate() {
-            for s in &node.inputs {
-                if let Source::Node(i) = *s {
-                    last_use[i] = Some(id);
+        // for every node, the last node reading it (only needed when freeing)
+        let mut last_use: Vec<Option<usize>> = vec![None; if keep.is_some() { n } else { 0 }];
+        if keep.is_some() {
+            for (id, node) in self.nodes.iter().enumerate() {
+                for s in &node.inputs {
+                    if let Source::Node(i) = *s {
+                        last_use[i] = Some(id);
+                    }
                 }
             }
         }
-        let freed = || ArrayD::<T>::zeros(ndarray::IxDyn(&[0]));
         let mut values: Vec<ArrayD<T>> = Vec::with_capacity(n);
         for (id, node) in self.nodes.iter().enumerate() {
             let y = {
@@ -399,10 +392,12 @@ impl<T: Scalar> Graph<T> {
                 node.op.forward(&ins).map_err(|e| e.in_layer(node.layer_index, node.type_name))?
             };
             values.push(y);
-            for s in &node.inputs {
-                if let Source::Node(i) = *s {
-                    if last_use[i] == Some(id) && !keep.contains(&i) {
-                        values[i] = freed();
+            if let Some(keep) = keep {
+                for s in &node.inputs {
+                    if let Source::Node(i) = *s {
+                        if last_use[i] == Some(id) && !keep.contains(&i) {
+                            values[i] = ArrayD::zeros(ndarray::IxDyn(&[0]));
+                        }
                     }
                 }
             }
