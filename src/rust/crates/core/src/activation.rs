@@ -7,7 +7,12 @@
 //!
 //! Definitions follow torch: leaky_relu slope 0.01, softplus β = 1 (with a linear
 //! tail for βz > 20), elu α = 1, selu with the standard constants, gelu the exact erf
-//! form, silu = z·σ(z).
+//! form, silu = z·σ(z). The piecewise-linear ones follow ONNX (the operators that
+//! exporters write for torch's `ReLU6`, `Hardsigmoid` and `Hardswish`): clip to
+//! `[min, max]`, hard_sigmoid `max(0, min(1, αz + β))` (ONNX defaults α = 0.2,
+//! β = 0.5; torch's is α = 1/6), hard_swish `z · max(0, min(1, z/6 + 1/2))`. At
+//! their kinks the derivative is taken from the right-open side, as torch does
+//! (e.g. clip: 1 on `min < z < max`, 0 elsewhere).
 
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
@@ -29,6 +34,9 @@ pub enum Activation {
     Selu,
     Gelu,
     Silu,
+    Clip { min: f64, max: f64 },
+    HardSigmoid { alpha: f64, beta: f64 },
+    HardSwish,
 }
 
 const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
@@ -37,7 +45,7 @@ const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 /// The activation names accepted in `activation_name` / `act_name`.
 pub const ACTIVATION_NAMES: &[&str] = &[
     "linear", "relu", "leaky_relu", "softplus", "sigmoid", "logistic", "softmax", "tanh", "elu", "selu", "gelu",
-    "silu", "swish",
+    "silu", "swish", "clip", "relu6", "hard_sigmoid", "hard_swish",
 ];
 
 impl Activation {
@@ -55,6 +63,16 @@ impl Activation {
             "selu" => Activation::Selu,
             "gelu" => Activation::Gelu,
             "silu" | "swish" => Activation::Silu,
+            "relu6" => Activation::Clip { min: 0.0, max: 6.0 },
+            "clip" => {
+                let (min, max) = (args.min.unwrap_or(f64::NEG_INFINITY), args.max.unwrap_or(f64::INFINITY));
+                if !(min <= max) {
+                    return Err(Error::Spec(format!("clip needs `min` <= `max`, got min = {min}, max = {max}")));
+                }
+                Activation::Clip { min, max }
+            }
+            "hard_sigmoid" => Activation::HardSigmoid { alpha: args.alpha.unwrap_or(0.2), beta: args.beta.unwrap_or(0.5) },
+            "hard_swish" => Activation::HardSwish,
             other => {
                 return Err(Error::Spec(format!(
                     "unknown activation '{other}'; expected one of {}",
@@ -113,6 +131,9 @@ impl Activation {
             Activation::Selu => T::of(SELU_SCALE * if zf > 0.0 { zf } else { SELU_ALPHA * zf.exp_m1() }),
             Activation::Gelu => T::of(0.5 * zf * (1.0 + erf(zf / std::f64::consts::SQRT_2))),
             Activation::Silu => z / (T::one() + (-z).exp()),
+            Activation::Clip { min, max } => T::of(zf.max(min).min(max)),
+            Activation::HardSigmoid { alpha, beta } => T::of((alpha * zf + beta).clamp(0.0, 1.0)),
+            Activation::HardSwish => T::of(zf * (zf / 6.0 + 0.5).clamp(0.0, 1.0)),
             Activation::Softmax => z, // not elementwise; handled by `forward`
         }
     }
@@ -170,6 +191,18 @@ impl Activation {
                 let s = T::one() / (T::one() + (-z).exp());
                 s * (T::one() + z * (T::one() - s))
             }
+            Activation::Clip { min, max } => T::of(if zf > min && zf < max { 1.0 } else { 0.0 }),
+            Activation::HardSigmoid { alpha, beta } => {
+                let u = alpha * zf + beta;
+                T::of(if u > 0.0 && u < 1.0 { alpha } else { 0.0 })
+            }
+            Activation::HardSwish => T::of(if zf < -3.0 {
+                0.0
+            } else if zf > 3.0 {
+                1.0
+            } else {
+                zf / 3.0 + 0.5
+            }),
             Activation::Softmax => T::one(),
         }
     }
@@ -309,7 +342,8 @@ mod tests {
         let acts = [
             Activation::Relu, Activation::LeakyRelu { slope: 0.2 }, Activation::Softplus { beta: 2.0 },
             Activation::Sigmoid, Activation::Tanh, Activation::Elu { alpha: 1.3 }, Activation::Selu,
-            Activation::Gelu, Activation::Silu, Activation::Linear,
+            Activation::Gelu, Activation::Silu, Activation::Linear, Activation::Clip { min: -1.0, max: 1.5 },
+            Activation::HardSigmoid { alpha: 0.3, beta: 0.4 }, Activation::HardSwish,
         ];
         let h = 1e-6;
         for act in acts {

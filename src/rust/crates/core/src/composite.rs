@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, Source};
 use crate::layers::LayerKind;
 use crate::propagate::{GradientRule, Rule};
-use crate::rules::lrp::{self, AveragedMaxPool, LrpRule, Pass, ProportionalSum};
+use crate::rules::lrp::{self, AveragedMaxPool, LrpRule, Pass, ProportionalSum, SignalTakesAll};
 use crate::scalar::Scalar;
 use serde::Deserialize;
 
@@ -289,6 +289,7 @@ fn fixed_rule<T: Scalar>(node: &Node<T>) -> Box<dyn Rule<T>> {
     match node.op.kind() {
         LayerKind::Activation => Box::new(Pass),
         LayerKind::Add => Box::new(ProportionalSum),
+        LayerKind::Multiply => Box::new(SignalTakesAll),
         _ => Box::new(GradientRule),
     }
 }

@@ -56,6 +56,12 @@ pub struct ActivationArgs {
     /// elu scale (default 1).
     #[serde(default, deserialize_with = "opt_f64", skip_serializing_if = "Option::is_none")]
     pub alpha: Option<f64>,
+    /// clip lower bound (default −∞).
+    #[serde(default, deserialize_with = "opt_f64", skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// clip upper bound (default +∞).
+    #[serde(default, deserialize_with = "opt_f64", skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
 }
 
 /// Convolution hyper-parameters (Conv1D and Conv2D).
@@ -71,6 +77,10 @@ pub struct ConvSpec {
     pub dilation: Option<Vec<usize>>,
     #[serde(default, deserialize_with = "opt_many")]
     pub padding: Option<Vec<usize>>,
+    /// Number of channel groups (default 1; the input channels for a depthwise
+    /// convolution). The weight is `[C_out, C_in / groups, k...]`.
+    #[serde(default, deserialize_with = "opt_usize", skip_serializing_if = "Option::is_none")]
+    pub groups: Option<usize>,
 }
 
 /// Pooling hyper-parameters (max and average, 1D and 2D).
@@ -138,6 +148,13 @@ pub enum OpSpec {
         activation_args: ActivationArgs,
     },
     Skipping {},
+    /// Elementwise product of two inputs (broadcast over axes of size 1).
+    Multiply {},
+    /// Reshape to `shape` (no batch axis), row-major.
+    Reshape {
+        #[serde(deserialize_with = "many")]
+        shape: Vec<usize>,
+    },
 }
 
 impl OpSpec {
@@ -159,6 +176,8 @@ impl OpSpec {
             OpSpec::Add {} => "Add",
             OpSpec::Activation { .. } => "Activation",
             OpSpec::Skipping {} => "Skipping",
+            OpSpec::Multiply {} => "Multiply",
+            OpSpec::Reshape { .. } => "Reshape",
         }
     }
 }
@@ -214,6 +233,10 @@ fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
 
 fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     opt_one::<D, i64>(d)
+}
+
+fn opt_usize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    opt_one::<D, usize>(d)
 }
 
 fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -15,6 +15,7 @@
 
 pub mod crc32;
 pub mod model_file;
+pub mod onnx;
 pub mod tensors;
 
 pub use model_file::{read_model, write_model, ModelFile, Precision};

@@ -341,11 +341,22 @@ impl<T: Scalar> Layer<T> for Conv<T> {
     }
 
     fn then_affine(&self, scale: &Array1<T>, shift: &Array1<T>) -> Option<Box<dyn Layer<T>>> {
+        Some(Box::new(self.then_affine_conv(scale, shift)?))
+    }
+
+    fn as_linear(&self) -> Option<&dyn Linear<T>> {
+        Some(self)
+    }
+}
+
+impl<T: Scalar> Conv<T> {
+    /// This convolution followed by the per-output-channel map `scale · y + shift`.
+    pub fn then_affine_conv(&self, scale: &Array1<T>, shift: &Array1<T>) -> Option<Conv<T>> {
         if scale.len() != self.bias.len() || shift.len() != self.bias.len() {
             return None;
         }
         let (weight, bias) = scale_rows(&self.weight.view(), &self.bias, scale, shift);
-        Some(Box::new(Conv {
+        Some(Conv {
             kind: self.kind,
             weight: WeightMatrix::owned(weight),
             bias,
@@ -356,11 +367,7 @@ impl<T: Scalar> Layer<T> for Conv<T> {
             padding: self.padding,
             w_pos: OnceLock::new(),
             w_neg: OnceLock::new(),
-        }))
-    }
-
-    fn as_linear(&self) -> Option<&dyn Linear<T>> {
-        Some(self)
+        })
     }
 }
 

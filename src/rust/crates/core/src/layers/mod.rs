@@ -19,9 +19,12 @@ pub mod conv;
 pub mod dense;
 pub mod flatten;
 pub mod global_pool;
+pub mod grouped_conv;
 mod im2col;
+pub mod multiply;
 pub mod padding;
 pub mod pool;
+pub mod reshape;
 pub mod skip;
 pub mod weight_matrix;
 mod winograd;
@@ -59,6 +62,8 @@ pub enum LayerKind {
     Padding,
     Skipping,
     Activation,
+    Multiply,
+    Reshape,
 }
 
 impl LayerKind {
@@ -81,6 +86,8 @@ impl LayerKind {
             LayerKind::Padding => "Padding_Layer",
             LayerKind::Skipping => "Skipping_Layer",
             LayerKind::Activation => "Activation",
+            LayerKind::Multiply => "Multiply_Layer",
+            LayerKind::Reshape => "Reshape_Layer",
         }
     }
 }
@@ -231,12 +238,16 @@ pub fn build<T: Scalar>(index: usize, op: &OpSpec, w: &dyn WeightSource<T>) -> R
         OpSpec::Conv1D(c) | OpSpec::Conv2D(c) => {
             let (w, b) = (take_weight(w, index)?, take_opt(w, index, "bias")?);
             let (s, d, p) = (c.stride.as_deref(), c.dilation.as_deref(), c.padding.as_deref());
-            let conv = if matches!(op, OpSpec::Conv1D(_)) {
-                conv::Conv::new_1d(w, b, s, d, p)?
-            } else {
-                conv::Conv::new_2d(w, b, s, d, p)?
+            let one_d = matches!(op, OpSpec::Conv1D(_));
+            let make = |w: WeightTensor<T>, b| if one_d { conv::Conv::new_1d(w, b, s, d, p) } else { conv::Conv::new_2d(w, b, s, d, p) };
+            let layer: Box<dyn Layer<T>> = match c.groups.unwrap_or(1) {
+                1 => Box::new(make(w, b)?),
+                g => {
+                    let kind = if one_d { LayerKind::Conv1D } else { LayerKind::Conv2D };
+                    Box::new(grouped_conv::GroupedConv::new(kind, g, w, b, make)?)
+                }
             };
-            built(Box::new(conv), Activation::from_name(&c.activation_name, &c.activation_args)?)
+            built(layer, Activation::from_name(&c.activation_name, &c.activation_args)?)
         }
         OpSpec::MaxPooling1D(p) => built(Box::new(pool::Pool::new(PoolKind::Max, 1, &p.kernel_size, p.strides.as_deref())?), linear),
         OpSpec::MaxPooling2D(p) => built(Box::new(pool::Pool::new(PoolKind::Max, 2, &p.kernel_size, p.strides.as_deref())?), linear),
@@ -269,6 +280,8 @@ pub fn build<T: Scalar>(index: usize, op: &OpSpec, w: &dyn WeightSource<T>) -> R
             linear,
         ),
         OpSpec::Skipping {} => built(Box::new(skip::Skip), linear),
+        OpSpec::Multiply {} => built(Box::new(multiply::Multiply), linear),
+        OpSpec::Reshape { shape } => built(Box::new(reshape::Reshape::new(shape)?), linear),
     })
 }
 

@@ -110,6 +110,10 @@ enum NodeRule {
     MaxPoolRescale,
     /// Global max pooling rescaled by the global average of the input difference.
     GlobalMaxRescale,
+    /// A product of two inputs: the VJP at the midpoints `(x + x_ref) / 2`, which
+    /// splits `Δ(a·b) = b̄·Δa + ā·Δb` exactly (the symmetric product rule), so the
+    /// summation-to-delta property holds through gates.
+    MidpointProduct,
 }
 
 /// DeepLift multipliers for every node of a graph, at one pair of traces.
@@ -155,6 +159,7 @@ impl<'a, T: Scalar> DeepLift<'a, T> {
                 },
                 LayerKind::MaxPool1D | LayerKind::MaxPool2D if !winner_takes_all => NodeRule::MaxPoolRescale,
                 LayerKind::GlobalMaxPool if !winner_takes_all => NodeRule::GlobalMaxRescale,
+                LayerKind::Multiply => NodeRule::MidpointProduct,
                 _ => match fused_act[id] {
                     Some(act) if reveal(id) => {
                         if node.op.as_linear().is_none() {
@@ -295,6 +300,16 @@ impl<T: Scalar> Rule<T> for DeepLift<'_, T> {
             NodeRule::RevealCancel { act } => vec![self.reveal_cancel(id, node, act, inputs, upper)?],
             NodeRule::MaxPoolRescale => vec![self.max_pool_rescale(id, node, inputs, output, upper)?],
             NodeRule::GlobalMaxRescale => vec![self.global_max_rescale(id, inputs, output, upper)?],
+            NodeRule::MidpointProduct => {
+                let half = T::of(0.5);
+                let mid: Vec<ArrayD<T>> = inputs
+                    .iter()
+                    .zip(self.ref_inputs(id))
+                    .map(|(x, r)| (x + &r).mapv(|v| v * half))
+                    .collect();
+                let views: Vec<ArrayViewD<T>> = mid.iter().map(|m| m.view()).collect();
+                return node.op.vjp(&views, output, upper);
+            }
         })
     }
 }

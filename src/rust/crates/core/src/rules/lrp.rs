@@ -66,6 +66,7 @@ use super::basic::{stabilised, Amount, BasicRule, Gate, Group, InputMod, Stabili
 use crate::linalg::map_slabs;
 use crate::error::{Error, Result};
 use crate::graph::Node;
+use crate::layers::multiply::{reduce_to, Multiply};
 use crate::layers::pool::AvgPoolMap;
 use crate::layers::{BiasMod, WeightMod};
 use crate::propagate::Rule;
@@ -385,6 +386,36 @@ impl<T: Scalar> Rule<T> for ProportionalSum {
         let g = ArrayD::from_shape_vec(upper.raw_dim(), map_slabs(uf, yf, |r, y| r / stabilised(y, eps, at_zero)))
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(inputs.iter().map(|x| super::basic::times_per_slab(&g.view(), x)).collect())
+    }
+}
+
+/// A product of two feature maps (e.g. a squeeze-and-excitation gate times its
+/// signal) in LRP: the gate is treated as a constant, as the LRP literature does for
+/// gating (Arras et al. 2017, LSTMs), so the product is linear in the signal and all
+/// relevance flows to the signal input ([`Multiply::signal_input`]); the gate input
+/// receives none.
+pub struct SignalTakesAll;
+
+impl<T: Scalar> Rule<T> for SignalTakesAll {
+    fn backward(
+        &self,
+        _id: usize,
+        node: &Node<T>,
+        inputs: &[ArrayViewD<T>],
+        _output: &ArrayViewD<T>,
+        upper: &ArrayViewD<T>,
+    ) -> Result<Vec<ArrayD<T>>> {
+        let signal = Multiply::signal_input(&node.in_shapes, &node.out_shape);
+        let lead = &upper.shape()[..2];
+        Ok((0..inputs.len())
+            .map(|k| {
+                if k == signal {
+                    reduce_to(upper.to_owned(), &node.in_shapes[k])
+                } else {
+                    ArrayD::zeros(ndarray::IxDyn(&[lead, &node.in_shapes[k][..]].concat()))
+                }
+            })
+            .collect())
     }
 }
 
