@@ -62,10 +62,13 @@ Converter <- R6::R6Class("Converter",
 
     #' @description Create a new `Converter`.
     #' @param model A named list describing the model (see *Details*), the path
-    #'   of a model file written by [save_model()], a \pkg{neuralnet} model (class
-    #'   `nn`) or a Keras model (through \pkg{reticulate}).
+    #'   of a model file written by [save_model()], the path of an ONNX file
+    #'   (ending in `.onnx`), a \pkg{neuralnet} model (class `nn`), a Keras model
+    #'   or a PyTorch `nn.Module` (both through \pkg{reticulate}; a module needs
+    #'   `input_dim`).
     #' @param input_dim (`integer` or `list`)\cr Optional input shape(s), channels
-    #'   first, checked against the model's.
+    #'   first, checked against the model's; required for a PyTorch module (the
+    #'   shape it is exported with).
     #' @param input_names (`character`, `factor` or `list`)\cr Optional names of the
     #'   input features: a vector (tabular input), a list with one vector per axis,
     #'   or a list of such lists for several input layers.
@@ -83,7 +86,7 @@ Converter <- R6::R6Class("Converter",
         innsight_abort("Argument {.arg model} is missing, with no default.", kind = "model")
       }
       file <- if (is.character(model) && length(model) == 1) model
-      model <- as_list_model(model)
+      model <- as_list_model(model, input_dim)
       # a model file keeps its own precision unless `dtype` is given
       if (missing(dtype)) dtype <- attr(model, "innsight_dtype") %||% dtype
       # a model file's content is checked like any list model; errors name the file

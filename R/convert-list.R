@@ -9,9 +9,9 @@ list_layer_types <- list(
   Dense = list(weights = c("weight", "bias"), required = c("weight", "bias", "activation_name"),
                params = c("activation_name", "activation_args")),
   Conv1D = list(weights = c("weight", "bias"), required = c("weight", "bias", "activation_name"),
-                params = c("activation_name", "activation_args", "stride", "dilation", "padding")),
+                params = c("activation_name", "activation_args", "stride", "dilation", "padding", "groups")),
   Conv2D = list(weights = c("weight", "bias"), required = c("weight", "bias", "activation_name"),
-                params = c("activation_name", "activation_args", "stride", "dilation", "padding")),
+                params = c("activation_name", "activation_args", "stride", "dilation", "padding", "groups")),
   MaxPooling1D = list(required = "kernel_size", params = c("kernel_size", "strides")),
   MaxPooling2D = list(required = "kernel_size", params = c("kernel_size", "strides")),
   AveragePooling1D = list(required = "kernel_size", params = c("kernel_size", "strides")),
@@ -25,11 +25,13 @@ list_layer_types <- list(
   Concatenate = list(required = "axis", params = "axis"),
   Add = list(),
   Activation = list(required = "act_name", params = c("act_name", "activation_args")),
-  Skipping = list()
+  Skipping = list(),
+  Multiply = list(),
+  Reshape = list(required = "shape", params = "shape")
 )
 
 # Hyper-parameters that are vectors in the list format (kept as JSON arrays).
-vector_params <- c("stride", "dilation", "padding", "kernel_size", "strides")
+vector_params <- c("stride", "dilation", "padding", "kernel_size", "strides", "shape")
 
 as_dim_list <- function(x, arg, call) {
   if (is.null(x)) return(NULL)

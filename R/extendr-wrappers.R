@@ -52,6 +52,13 @@ io_save_model <- function(path, model_json, weights, dtype, metadata) .Call(wrap
 #' @noRd
 io_load_model <- function(path) .Call(wrap__io_load_model, path)
 
+#' Read an ONNX model into the list format: `list(model_json, dtype, weights,
+#' input_names, output_names, opset, producer)`. External-data files are read from
+#' the model's folder (the core checks that their names stay inside it).
+#' @param path File path.
+#' @noRd
+io_read_onnx <- function(path) .Call(wrap__io_read_onnx, path)
+
 #' Read any safetensors file: `list(tensors, dtypes, metadata)`; tensors are double
 #' arrays with the file's dims (in file order), `metadata` is `NULL` when absent.
 #' @param path File path.

@@ -145,21 +145,23 @@ read_model_file <- function(path, call = parent.frame()) {
   if (!is.list(spec) || !is.list(spec$layers) || !is.list(raw)) {
     innsight_abort("The model file {.file {path}} has a malformed model description.", kind = "model", call = call)
   }
-  layers <- spec$layers
-  for (nm in names(res$weights)) {
-    parts <- strsplit(nm, ".", fixed = TRUE)[[1]]   # validated in Rust: layers.<i>.<name>
-    i <- as.integer(parts[2])
-    layers[[i]][[parts[3]]] <- res$weights[[nm]]
-  }
-  model <- list(
-    input_dim = spec$input_dim,
-    input_nodes = spec$input_nodes,
-    output_nodes = spec$output_nodes,
-    layers = layers,
+  model <- c(with_weights(spec, res$weights), list(
     input_names = decode_names(raw$input_names, "input_names", call),
     output_names = decode_names(raw$output_names, "output_names", call)
-  )
+  ))
   structure(model, innsight_dtype = res$dtype, innsight_file = path)
+}
+
+# A parsed description (list format without weights) plus the weights named
+# `layers.<i>.<name>` (validated in Rust) -> a list model.
+with_weights <- function(spec, weights) {
+  layers <- spec$layers
+  for (nm in names(weights)) {
+    parts <- strsplit(nm, ".", fixed = TRUE)[[1]]
+    i <- as.integer(parts[2])
+    layers[[i]][[parts[3]]] <- weights[[nm]]
+  }
+  list(input_dim = spec$input_dim, input_nodes = spec$input_nodes, output_nodes = spec$output_nodes, layers = layers)
 }
 
 # The core's tagged errors about a file as classed conditions. Like rust_call(), but

@@ -9,6 +9,7 @@ use super::error::{arg_err, guarded, to_r};
 use extendr_api::prelude::*;
 type RResult<T> = std::result::Result<T, extendr_api::Error>;
 use innsight_core::io::model_file::{checksum, read_model, write_model, Precision};
+use innsight_core::io::onnx::read_onnx;
 use innsight_core::io::tensors::{dtype_name, write_tensors, TensorFile};
 use innsight_core::layers::Weights;
 use innsight_core::{Error as CoreError, Result as CoreResult};
@@ -123,6 +124,44 @@ fn io_load_model(path: &str) -> RResult<List> {
     Ok(out)
 }
 
+/// Read an ONNX model into the list format: `list(model_json, dtype, weights,
+/// input_names, output_names, opset, producer)`. External-data files are read from
+/// the model's folder (the core checks that their names stay inside it).
+/// @param path File path.
+/// @noRd
+#[extendr]
+fn io_read_onnx(path: &str) -> RResult<List> {
+    let folder = Path::new(path).parent().map(Path::to_path_buf).unwrap_or_default();
+    let cache: std::cell::RefCell<BTreeMap<String, std::sync::Arc<Vec<u8>>>> = Default::default();
+    let external = |loc: &str| -> CoreResult<std::sync::Arc<Vec<u8>>> {
+        if let Some(b) = cache.borrow().get(loc) {
+            return Ok(b.clone());
+        }
+        let bytes = std::sync::Arc::new(read_bytes(&folder.join(loc).to_string_lossy())?);
+        cache.borrow_mut().insert(loc.to_string(), bytes.clone());
+        Ok(bytes)
+    };
+    let m = to_r(guarded(|| read_onnx(&read_bytes(path)?, &external)))?;
+    let json = to_r(m.spec.to_json())?;
+    let mut names: Vec<String> = m.weights.keys().cloned().collect();
+    names.sort();
+    let values = names.iter().map(|n| array_to_r(&m.weights[n])).collect::<RResult<Vec<Robj>>>()?;
+    let weights = List::from_names_and_values(names, values)?;
+    let out = List::from_names_and_values(
+        ["model_json", "dtype", "weights", "input_names", "output_names", "opset", "producer"],
+        [
+            Robj::from(json.as_str()),
+            Robj::from("float"),
+            weights.into(),
+            Robj::from(m.input_names.clone()),
+            Robj::from(m.output_names.clone()),
+            Robj::from(m.opset as f64),
+            Robj::from(m.producer.as_str()),
+        ],
+    )?;
+    Ok(out)
+}
+
 /// Read any safetensors file: `list(tensors, dtypes, metadata)`; tensors are double
 /// arrays with the file's dims (in file order), `metadata` is `NULL` when absent.
 /// @param path File path.
@@ -192,6 +231,7 @@ extendr_module! {
     fn io_checksum;
     fn io_save_model;
     fn io_load_model;
+    fn io_read_onnx;
     fn io_read_safetensors;
     fn io_write_safetensors;
 }

@@ -71,11 +71,11 @@ pub struct ConvSpec {
     pub activation_name: String,
     #[serde(default)]
     pub activation_args: ActivationArgs,
-    #[serde(default, deserialize_with = "opt_many")]
+    #[serde(default, deserialize_with = "opt_many", skip_serializing_if = "Option::is_none")]
     pub stride: Option<Vec<usize>>,
-    #[serde(default, deserialize_with = "opt_many")]
+    #[serde(default, deserialize_with = "opt_many", skip_serializing_if = "Option::is_none")]
     pub dilation: Option<Vec<usize>>,
-    #[serde(default, deserialize_with = "opt_many")]
+    #[serde(default, deserialize_with = "opt_many", skip_serializing_if = "Option::is_none")]
     pub padding: Option<Vec<usize>>,
     /// Number of channel groups (default 1; the input channels for a depthwise
     /// convolution). The weight is `[C_out, C_in / groups, k...]`.
@@ -88,7 +88,7 @@ pub struct ConvSpec {
 pub struct PoolSpec {
     #[serde(deserialize_with = "many")]
     pub kernel_size: Vec<usize>,
-    #[serde(default, deserialize_with = "opt_many")]
+    #[serde(default, deserialize_with = "opt_many", skip_serializing_if = "Option::is_none")]
     pub strides: Option<Vec<usize>>,
 }
 
@@ -119,21 +119,21 @@ pub enum OpSpec {
         eps: f64,
     },
     Flatten {
-        #[serde(default, deserialize_with = "opt_i64")]
+        #[serde(default, deserialize_with = "opt_i64", skip_serializing_if = "Option::is_none")]
         start_dim: Option<i64>,
-        #[serde(default, deserialize_with = "opt_i64")]
+        #[serde(default, deserialize_with = "opt_i64", skip_serializing_if = "Option::is_none")]
         end_dim: Option<i64>,
         /// Order in which the model flattens: "channels_first" (torch, list models;
         /// default) or "channels_last" (keras).
-        #[serde(default, deserialize_with = "opt_string")]
+        #[serde(default, deserialize_with = "opt_string", skip_serializing_if = "Option::is_none")]
         data_format: Option<String>,
     },
     Padding {
         #[serde(deserialize_with = "many")]
         padding: Vec<usize>,
-        #[serde(default, deserialize_with = "opt_string")]
+        #[serde(default, deserialize_with = "opt_string", skip_serializing_if = "Option::is_none")]
         mode: Option<String>,
-        #[serde(default, deserialize_with = "opt_f64")]
+        #[serde(default, deserialize_with = "opt_f64", skip_serializing_if = "Option::is_none")]
         value: Option<f64>,
     },
     Concatenate {
@@ -260,5 +260,10 @@ impl ModelSpec {
     /// Parse a model description from JSON.
     pub fn from_json(json: &str) -> crate::Result<ModelSpec> {
         serde_json::from_str(json).map_err(|e| crate::Error::Spec(format!("invalid model description: {e}")))
+    }
+
+    /// The description as JSON (what [`ModelSpec::from_json`] reads).
+    pub fn to_json(&self) -> crate::Result<String> {
+        serde_json::to_string(self).map_err(|e| crate::Error::Internal(format!("model description: {e}")))
     }
 }

@@ -604,12 +604,12 @@ fn conv(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     };
     let l = b.push(if d == 1 { OpSpec::Conv1D(spec) } else { OpSpec::Conv2D(spec) }, &[layer]);
     b.weight(l, "weight", &w.shape, w.data)?;
-    if let Some(bias) = bias {
-        if bias.data.len() != out[0] {
-            return Err(c.err(format!("the bias has {} values for {} output channels", bias.data.len(), out[0])));
-        }
-        b.weight(l, "bias", &[out[0]], bias.data)?;
+    // the list format wants a bias on every Dense/Conv layer
+    let bias = bias.map_or_else(|| vec![0.0; out[0]], |b| b.data);
+    if bias.len() != out[0] {
+        return Err(c.err(format!("the bias has {} values for {} output channels", bias.len(), out[0])));
     }
+    b.weight(l, "bias", &[out[0]], bias)?;
     Ok(Value::Map { layer: l, shape: out })
 }
 
@@ -617,9 +617,7 @@ fn conv(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
 fn dense(b: &mut Builder, layer: usize, m: usize, k: usize, w: Vec<f64>, bias: Option<Vec<f64>>) -> Result<Value> {
     let l = b.push(OpSpec::Dense { activation_name: "linear".into(), activation_args: ActivationArgs::default() }, &[layer]);
     b.weight(l, "weight", &[m, k], w)?;
-    if let Some(bias) = bias {
-        b.weight(l, "bias", &[m], bias)?;
-    }
+    b.weight(l, "bias", &[m], bias.unwrap_or_else(|| vec![0.0; m]))?;
     Ok(Value::Map { layer: l, shape: vec![m] })
 }
 
