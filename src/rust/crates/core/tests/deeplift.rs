@@ -307,6 +307,35 @@ fn conv2d_model() -> (ModelSpec, Weights) {
     (spec, w)
 }
 
+/// A squeeze-and-excitation block as ONNX imports write it: depthwise Conv2D (groups
+/// = channels) -> SiLU; gate = global average -> 1x1 conv (relu) -> 1x1 conv (sigmoid);
+/// Multiply(signal, gate) -> Reshape -> Dense(tanh)
+fn squeeze_excitation_model() -> (ModelSpec, Weights) {
+    let spec = model(json!({
+        "input_dim": [4, 5, 5], "input_nodes": [1], "output_nodes": [8],
+        "layers": [
+            {"type": "Conv2D", "activation_name": "silu", "padding": 1, "groups": 4, "input_layers": 0, "output_layers": [2, 5]},
+            {"type": "AveragePooling2D", "kernel_size": [5, 5], "strides": [5, 5], "input_layers": 1, "output_layers": 3},
+            {"type": "Conv2D", "activation_name": "relu", "input_layers": 2, "output_layers": 4},
+            {"type": "Conv2D", "activation_name": "sigmoid", "input_layers": 3, "output_layers": 5},
+            {"type": "Multiply", "input_layers": [1, 4], "output_layers": 6},
+            {"type": "Reshape", "shape": [8, 25], "input_layers": 5, "output_layers": 7},
+            {"type": "Flatten", "input_layers": 6, "output_layers": 8},
+            {"type": "Dense", "activation_name": "tanh", "input_layers": 7, "output_layers": -1}
+        ]
+    }));
+    let w = WeightsBuilder::new(21)
+        .tensor(1, "weight", &[8, 1, 3, 3])
+        .tensor(1, "bias", &[8])
+        .tensor(3, "weight", &[2, 8, 1, 1])
+        .tensor(3, "bias", &[2])
+        .tensor(4, "weight", &[8, 2, 1, 1])
+        .tensor(4, "bias", &[8])
+        .dense(8, 3, 200)
+        .build();
+    (spec, w)
+}
+
 // ---------------------------------------------------------------------------------
 // DeepLift: summation to delta
 
@@ -332,6 +361,7 @@ fn deeplift_sums_to_delta_through_skip_concatenate_batch_norm_and_two_outputs() 
         ("two inputs, two outputs", two_in_two_out()),
         ("mixed layers", mixed_model()),
         ("an output feeding another output", output_feeding_output()),
+        ("squeeze-excitation gate (Multiply) after a depthwise convolution", squeeze_excitation_model()),
     ] {
         // global max pooling in the mixed model needs winner_takes_all = FALSE for exactness
         worst = worst.max(check_all_rules(&spec, &w, false, 50, name));
