@@ -50,6 +50,10 @@
 #' conv <- Converter$new(model, input_names = c("a", "b"), output_names = "y")
 #' conv
 #' predict(conv, matrix(c(1, 2, 3, 4), 2))
+#'
+#' # an ONNX file (here a small residual network exported from PyTorch)
+#' onnx <- Converter$new(system.file("extdata", "resnet_small.onnx", package = "innsight"))
+#' dim(predict(onnx, array(rnorm(3 * 32 * 32), c(1, 3, 32, 32))))
 #' @export
 Converter <- R6::R6Class("Converter",
   public = list(
