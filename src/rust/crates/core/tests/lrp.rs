@@ -111,6 +111,32 @@ fn branch_model() -> (ModelSpec, Weights) {
     (spec, w)
 }
 
+/// A squeeze-excitation gate as ONNX imports write it: depthwise Conv2D (relu) as
+/// the signal; gate = global average -> 1x1 conv (sigmoid); Multiply -> Flatten ->
+/// Dense. LRP gives the product's relevance to the signal, none to the gate, so
+/// relevance is conserved through the block.
+fn gated_model() -> (ModelSpec, Weights) {
+    let spec = model(json!({
+        "input_dim": [3, 4, 4], "input_nodes": [1], "output_nodes": [6],
+        "layers": [
+            {"type": "Conv2D", "activation_name": "relu", "padding": 1, "groups": 3, "input_layers": 0, "output_layers": [2, 4]},
+            {"type": "AveragePooling2D", "kernel_size": [4, 4], "strides": [4, 4], "input_layers": 1, "output_layers": 3},
+            {"type": "Conv2D", "activation_name": "sigmoid", "input_layers": 2, "output_layers": 4},
+            {"type": "Multiply", "input_layers": [1, 3], "output_layers": 5},
+            {"type": "Flatten", "input_layers": 4, "output_layers": 6},
+            {"type": "Dense", "activation_name": "linear", "input_layers": 5, "output_layers": -1}
+        ]
+    }));
+    let w = WeightsBuilder::new(17)
+        .tensor(1, "weight", &[6, 1, 3, 3])
+        .tensor(1, "bias", &[6])
+        .tensor(3, "weight", &[6, 6, 1, 1])
+        .tensor(3, "bias", &[6])
+        .dense(6, 2, 96)
+        .build();
+    (spec, w)
+}
+
 fn models() -> Vec<(&'static str, ModelSpec, Weights)> {
     let mut v = Vec::new();
     for act in ["softmax", "sigmoid", "linear"] {
@@ -121,6 +147,8 @@ fn models() -> Vec<(&'static str, ModelSpec, Weights)> {
     v.push(("signal", s, w));
     let (s, w) = branch_model();
     v.push(("branch", s, w));
+    let (s, w) = gated_model();
+    v.push(("gated", s, w));
     v
 }
 
