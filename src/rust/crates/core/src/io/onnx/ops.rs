@@ -804,6 +804,16 @@ fn fold_into_bias(b: &mut Builder, c: &NodeCtx, layer: usize, shift: &[f64]) -> 
     Ok(Some(c.input(if matches!(c.inputs[0], Some(Value::Map { .. })) { 0 } else { 1 })?.clone()))
 }
 
+/// The list-format pooling layer of a kind and spatial rank.
+fn pool_op(max: bool, d: usize, spec: PoolSpec) -> OpSpec {
+    match (max, d) {
+        (true, 1) => OpSpec::MaxPooling1D(spec),
+        (true, _) => OpSpec::MaxPooling2D(spec),
+        (false, 1) => OpSpec::AveragePooling1D(spec),
+        (false, _) => OpSpec::AveragePooling2D(spec),
+    }
+}
+
 /// Pooling over the whole spatial extent: `[C, 1, (1)]` (`keep`) or `[C]`.
 fn whole_map_pool(b: &mut Builder, c: &NodeCtx, layer: usize, shape: &[usize], max: bool, keep: bool) -> Result<Value> {
     let d = spatial_rank(c, shape)?;
@@ -812,13 +822,7 @@ fn whole_map_pool(b: &mut Builder, c: &NodeCtx, layer: usize, shape: &[usize], m
         return Ok(Value::Map { layer: l, shape: vec![shape[0]] });
     }
     let kernel = shape[1..].to_vec();
-    let spec = PoolSpec { kernel_size: kernel.clone(), strides: Some(kernel) };
-    let op = match (max, d) {
-        (true, 1) => OpSpec::MaxPooling1D(spec),
-        (true, _) => OpSpec::MaxPooling2D(spec),
-        (false, 1) => OpSpec::AveragePooling1D(spec),
-        (false, _) => OpSpec::AveragePooling2D(spec),
-    };
+    let op = pool_op(max, d, PoolSpec { kernel_size: kernel.clone(), strides: Some(kernel) });
     let out = [&[shape[0]][..], &vec![1; d]].concat();
     Ok(Value::Map { layer: b.push(op, &[layer]), shape: out })
 }
@@ -883,13 +887,7 @@ fn pool(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
         let value = if max { f32::MIN as f64 } else { 0.0 };
         layer = b.push(OpSpec::Padding { padding: innsight_padding(&pads), mode: None, value: Some(value) }, &[layer]);
     }
-    let spec = PoolSpec { kernel_size: kernel, strides: Some(strides) };
-    let op = match (max, d) {
-        (true, 1) => OpSpec::MaxPooling1D(spec),
-        (true, _) => OpSpec::MaxPooling2D(spec),
-        (false, 1) => OpSpec::AveragePooling1D(spec),
-        (false, _) => OpSpec::AveragePooling2D(spec),
-    };
+    let op = pool_op(max, d, PoolSpec { kernel_size: kernel, strides: Some(strides) });
     Ok(Value::Map { layer: b.push(op, &[layer]), shape: out })
 }
 
