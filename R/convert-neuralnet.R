@@ -3,11 +3,18 @@
 # A fitted `nn` object holds, per training repetition, a list of weight matrices
 # (`weights[[rep]][[layer]]`, shape (1 + inputs, outputs), the first row being the
 # bias), the repetitions' errors in `result.matrix["error", ]`, the activation
-# function with attribute "type" ("logistic", "tanh" or "function" for a custom
-# one), `linear.output` (no activation on the output layer) and the variable
-# names in `model.list`. neuralnet's forward pass (predict.nn) is
-#   h <- act(cbind(1, h) %*% W)   per layer (the last one without act if linear.output),
+# function with attribute "type" ("logistic", "tanh", "relu" or "function" for a
+# custom one), since neuralnet 1.44 a separate output activation `output.act.fct`
+# (default "logistic", used only when `linear.output = FALSE`), `linear.output`
+# (no activation on the output layer) and the variable names in `model.list`.
+# neuralnet's forward pass (predict.nn) is
+#   h <- act(cbind(1, h) %*% W)       per hidden layer,
+#   y <- out_act(cbind(1, h) %*% W)   (no out_act if linear.output; out_act is
+#                                     output.act.fct, or act.fct when that is NULL),
 # which is exactly a chain of Dense layers with weight t(W[-1, ]) and bias W[1, ].
+#
+# Repetitions that did not converge keep a NULL entry in `weights` but have no
+# column in `result.matrix`: the columns belong to the non-NULL entries, in order.
 
 neuralnet_to_list <- function(model, call = parent.frame()) {
   abort_nn <- function(msg, .envir = parent.frame()) {
@@ -18,21 +25,39 @@ neuralnet_to_list <- function(model, call = parent.frame()) {
     abort_nn(c("The {.pkg neuralnet} model has not been fitted (it has no {.field result.matrix}).",
                "i" = "Train it first; if no repetition converged, raise {.arg stepmax} or {.arg threshold} in {.fn neuralnet}."))
   }
-  type <- attr(model$act.fct, "type")
-  if (!is.character(type) || length(type) != 1 || !type %in% c("logistic", "tanh")) {
-    abort_nn(c("The {.pkg neuralnet} model uses a custom activation function ({.field act.fct} of type {.val {format(type %||% 'unknown')}}).",
-               "i" = "Only {.code act.fct = \"logistic\"} and {.code act.fct = \"tanh\"} can be converted."))
+  nn_act <- function(fct, field) {
+    type <- attr(fct, "type")
+    if (!is.character(type) || length(type) != 1 || !type %in% c("logistic", "tanh", "relu")) {
+      abort_nn(c("The {.pkg neuralnet} model uses a custom activation function ({.field {field}} of type {.val {format(type %||% 'unknown')}}).",
+                 "i" = "Only {.code {field} = \"logistic\"}, {.code \"tanh\"} and {.code \"relu\"} can be converted."))
+    }
+    switch(type, logistic = "sigmoid", tanh = "tanh", relu = "relu")
   }
-  act <- if (type == "logistic") "sigmoid" else "tanh"
+  act <- nn_act(model$act.fct, "act.fct")
+  # The output layer uses `output.act.fct`, not `act.fct` (neuralnet >= 1.44; its
+  # default is "logistic" whatever `act.fct` is, so a tanh network fitted with
+  # linear.output = FALSE has logistic outputs). Objects from older versions have
+  # no such field; predict.nn() then applies `act.fct`, and so do we.
+  out_act <- if (isTRUE(model$linear.output)) {
+    "linear"
+  } else if (!is.null(model$output.act.fct)) {
+    nn_act(model$output.act.fct, "output.act.fct")
+  } else {
+    act
+  }
 
-  # the repetition with the smallest error
+  # The repetition with the smallest error. Repetitions that did not converge are
+  # NULL in `weights` and have no column in `result.matrix`, so the columns are
+  # mapped to the fitted entries (indexing `weights` by column failed as soon as one
+  # repetition of several had not converged).
   rm <- as.matrix(rm)
   errors <- if ("error" %in% rownames(rm)) rm["error", ] else rm[1, ]
   best <- which.min(as.numeric(errors))
-  if (ncol(rm) != length(model$weights) || length(best) != 1) {
-    abort_nn("The {.pkg neuralnet} model's {.field result.matrix} does not match its {.field weights} ({ncol(rm)} repetition{?s} vs {length(model$weights)}).")
+  fitted <- which(!vapply(model$weights, is.null, logical(1)))
+  if (ncol(rm) != length(fitted) || length(best) != 1) {
+    abort_nn("The {.pkg neuralnet} model's {.field result.matrix} does not match its {.field weights} ({ncol(rm)} repetition{?s} vs {length(fitted)}).")
   }
-  weights <- model$weights[[best]]
+  weights <- model$weights[[fitted[best]]]
   if (!is.list(weights) || length(weights) == 0) {
     abort_nn("The {.pkg neuralnet} model's {.field weights} must be a list of weight matrices per repetition.")
   }
@@ -54,7 +79,7 @@ neuralnet_to_list <- function(model, call = parent.frame()) {
       type = "Dense",
       weight = t(unname(W[-1, , drop = FALSE])),
       bias = as.vector(W[1, ]),
-      activation_name = if (last && isTRUE(model$linear.output)) "linear" else act,
+      activation_name = if (last) out_act else act,
       dim_in = prev, dim_out = ncol(W),
       input_layers = i - 1L,
       output_layers = if (last) -1L else i + 1L
