@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):$(HOME)/.cargo/bin
 export NOT_CRAN := true
 
-.PHONY: deps install docs demo demo-models imagenet test test-rust test-r test-keras check bench clean
+.PHONY: deps install docs demo demo-models imagenet test test-rust test-r test-keras test-torch check bench clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -46,6 +46,12 @@ test-r: install
 # about 1.6 GB; VENV=path to choose another place; KERAS2=1 adds Keras 2 (tf_keras)).
 test-keras: install
 	@bash tools/test-keras.sh
+
+# The PyTorch tests: modules through reticulate (directly and as ONNX files, incl.
+# full-size VGG16 and ResNet50) against torch's outputs and autograd, with the
+# benchmark's venv (~/.cache/peers-venv, made on first use; VENV=path for another).
+test-torch: install
+	@bash tools/test-torch.sh
 
 check: deps
 	@bash tools/check.sh
