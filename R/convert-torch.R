@@ -18,7 +18,9 @@ torch_to_list <- function(model, input_dim, call = parent.frame()) {
   path <- tempfile(fileext = ".onnx")
   on.exit(unlink(path), add = TRUE)
   dummy <- reticulate::tuple(lapply(dims, function(d) torch$zeros(reticulate::tuple(as.list(c(1L, d))))))
-  was_training <- reticulate::py_to_r(model$training)
+  # `training` is an R logical for modules with conversion on (py$m), a Python bool otherwise
+  was_training <- model$training
+  if (inherits(was_training, "python.builtin.object")) was_training <- reticulate::py_to_r(was_training)
   model$eval()
   on.exit(if (isTRUE(was_training)) model$train(), add = TRUE)
   names_in <- as.list(paste0("input_", seq_along(dims)))

@@ -111,11 +111,7 @@ test_that("a module reached through reticulate::py (converting handle) converts 
   skip_if_no_torch()
   define_small_modules()
   module <- reticulate::py$innsight_mlp
-  res <- tryCatch(Converter$new(module, input_dim = 6), error = function(e) e)
-  if (inherits(res, "error") && grepl("not a Python object", conditionMessage(res), fixed = TRUE)) {
-    skip(paste("known issue: R/convert-torch.R calls reticulate::py_to_r(model$training), which fails",
-               "for a module from reticulate::py (model$training is already an R logical):", conditionMessage(res)))
-  }
+  res <- Converter$new(module, input_dim = 6)
   expect_s3_class(res, "Converter")
   x <- with_seed(1, as_float32(matrix(rnorm(5 * 6), 5, 6)))
   expect_lt(torch_rel_err(predict(res, x), torch_forward(py_main("innsight_mlp"), list(x))), 1e-5)
