@@ -63,7 +63,7 @@ test_that("Gradient, IntegratedGradient, DeepLift and LRP on ONNX models match c
 test_that("an ONNX model with two outputs explains the second one", {
   refs <- onnx_refs("two_outputs")
   conv <- Converter$new(onnx_fixture("two_outputs.onnx"), dtype = "double")
-  g <- get_result(run_grad(conv, refs[["input.1"]], output_idx = list(NULL, 1), ignore_last_act = FALSE))
+  g <- get_result(run_grad(conv, refs[["input.1"]], output_idx = list(NULL, 1), ignore_last_act = FALSE, dtype = "double"))
   expect_lt(rel_err(drop_last(g), refs[["grad.1"]]), 1e-9)
 })
 
