@@ -15,7 +15,6 @@ read_onnx_file <- function(path, call = parent.frame()) {
   res <- tryCatch(io_read_onnx(full), error = function(e) rust_file_error(e, call))
   spec <- jsonlite::fromJSON(res$model_json, simplifyVector = TRUE, simplifyDataFrame = FALSE, simplifyMatrix = FALSE)
   model <- with_weights(spec, res$weights)
-  structure(model, innsight_dtype = res$dtype, innsight_single = TRUE,
-            innsight_onnx = list(input_names = res$input_names, output_names = res$output_names,
-                                 opset = res$opset, producer = res$producer))
+  # ONNX weights are float32 values: a float converter keeps them as such
+  structure(model, innsight_dtype = res$dtype, innsight_single = TRUE)
 }
