@@ -14,18 +14,7 @@ export RETICULATE_PYTHON="$VENV/bin/python"
 export NOT_CRAN=true KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2 TF_ENABLE_ONEDNN_OPTS=0
 report=$(mktemp)
 export INNSIGHT_KERAS_REPORT="$report"
-Rscript -e '
-options(innsight.threads = 2L)
-res <- testthat::test_file("tests/testthat/test-keras.R", package = "innsight", load_package = "installed",
-                           reporter = testthat::ProgressReporter$new(show_praise = FALSE), stop_on_failure = FALSE)
-df <- as.data.frame(res)
-failed <- sum(df$failed) + sum(df$error)
-report <- readLines(Sys.getenv("INNSIGHT_KERAS_REPORT"))
-if (length(report)) { cat("\nForward pass vs Keras predict():\n"); writeLines(paste0("  ", report)) }
-if (sum(df$skipped) > 0) cat(sum(df$skipped), "skipped\n")
-cat(sprintf("%d passed, %d failed\n", sum(df$passed), failed))
-quit(status = if (failed > 0) 1 else 0)
-' 2> >(grep -v -E "^(WARNING: All log messages|WARNING:tensorflow:|[IEW]0000 )" >&2)
+Rscript tools/run-test-file.R tests/testthat/test-keras.R INNSIGHT_KERAS_REPORT "Forward pass vs Keras predict()" 2> >(grep -v -E "^(WARNING: All log messages|WARNING:tensorflow:|[IEW]0000 )" >&2)
 status=$?
 rm -f "$report"
 exit $status

@@ -16,18 +16,7 @@ export RETICULATE_PYTHON="$VENV/bin/python"
 export NOT_CRAN=true INNSIGHT_TEST_TORCH=1
 report=$(mktemp)
 export INNSIGHT_TORCH_REPORT="$report"
-Rscript -e '
-options(innsight.threads = 2L)
-res <- testthat::test_file("tests/testthat/test-torch.R", package = "innsight", load_package = "installed",
-                           reporter = testthat::ProgressReporter$new(show_praise = FALSE), stop_on_failure = FALSE)
-df <- as.data.frame(res)
-failed <- sum(df$failed) + sum(df$error)
-report <- readLines(Sys.getenv("INNSIGHT_TORCH_REPORT"))
-if (length(report)) { cat("\nAgainst torch:\n"); writeLines(paste0("  ", report)) }
-if (sum(df$skipped) > 0) cat(sum(df$skipped), "skipped\n")
-cat(sprintf("%d passed, %d failed\n", sum(df$passed), failed))
-quit(status = if (failed > 0) 1 else 0)
-'
+Rscript tools/run-test-file.R tests/testthat/test-torch.R INNSIGHT_TORCH_REPORT "Against torch"
 status=$?
 rm -f "$report"
 exit $status
