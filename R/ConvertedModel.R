@@ -15,18 +15,20 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
     output_dim = NULL,
 
     #' @description Create from a normalised model (internal).
-    #' @param spec Model description (list, written as JSON for the core).
-    #' @param weights Named list of weight arrays.
+    #' @param spec Model description: a list (written as JSON for the core) or
+    #'   the JSON itself.
+    #' @param weights Named list of weight arrays, or a weight blob (raw vector)
+    #'   as the core writes it.
     #' @param dtype `"float"` or `"double"`: the default precision of the
     #'   computations.
     #' @param single Whether the weights are single-precision values by definition
     #'   (stored as such by a float converter even where that rounds them).
     initialize = function(spec, weights, dtype = "float", single = FALSE) {
-      private$spec_json <- to_json(spec)
-      private$blob <- rust_call(weights_blob(weights, dtype, single))
+      private$spec_json <- if (is.character(spec)) spec else to_json(spec)
+      private$blob <- if (is.raw(weights)) weights else rust_call(weights_blob(weights, dtype, single))
       private$default_dtype <- dtype
       h <- self$handle(dtype)
-      self$input_dim <- lapply(spec$input_dim, as.integer)
+      self$input_dim <- lapply(h$input_dims(), as.integer)
       self$output_dim <- lapply(h$output_dims(), as.integer)
     },
 

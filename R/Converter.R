@@ -93,11 +93,18 @@ Converter <- R6::R6Class("Converter",
       model <- as_list_model(model, input_dim)
       # a model file keeps its own precision unless `dtype` is given
       if (missing(dtype)) dtype <- attr(model, "innsight_dtype") %||% dtype
-      # a model file's content is checked like any list model; errors name the file
-      norm <- in_model_file(file, normalise_list_model(model))
-      check_given_input_dim(input_dim, norm$input_dim)
-      self$model <- in_model_file(file, ConvertedModel$new(norm$spec, norm$weights, dtype,
-                                                                   single = isTRUE(attr(model, "innsight_single"))))
+      if (is_prepared_model(model)) {
+        # translated and checked by the core (ONNX): built as it is
+        self$model <- in_model_file(file, ConvertedModel$new(model$spec_json, model$blob, dtype))
+        check_given_input_dim(input_dim, self$model$input_dim)
+        norm <- list()
+      } else {
+        # a model file's content is checked like any list model; errors name the file
+        norm <- in_model_file(file, normalise_list_model(model))
+        check_given_input_dim(input_dim, norm$input_dim)
+        self$model <- in_model_file(file, ConvertedModel$new(norm$spec, norm$weights, dtype,
+                                                             single = isTRUE(attr(model, "innsight_single"))))
+      }
       self$input_dim <- self$model$input_dim
       self$output_dim <- self$model$output_dim
       if (!is.null(norm$output_dim) && !identical(norm$output_dim, self$output_dim)) {
@@ -116,7 +123,7 @@ Converter <- R6::R6Class("Converter",
       } else {
         normalise_names(output_names, self$output_dim, "output_names", several_vectors_ok = TRUE)
       }
-      if (save_model_as_list) self$model_as_list <- model
+      if (save_model_as_list) self$model_as_list <- if (is_prepared_model(model)) prepared_as_list(model) else model
       invisible(self)
     },
 

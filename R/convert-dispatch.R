@@ -1,5 +1,6 @@
-# Every supported model source is first turned into innsight's named-list format;
-# the Converter only ever sees that format. One importer per source, one file each.
+# Every supported model source is first turned into innsight's named-list format,
+# or, when the Rust core translates it (ONNX), into a prepared model (description
+# plus weight blob, R/prepared-model.R). One importer per source, one file each.
 
 as_list_model <- function(model, input_dim = NULL, call = parent.frame()) {
   if (is_onnx_path(model)) return(read_onnx_file(model, call = call))

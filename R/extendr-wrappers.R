@@ -52,9 +52,12 @@ io_save_model <- function(path, model_json, weights, dtype, metadata) .Call(wrap
 #' @noRd
 io_load_model <- function(path) .Call(wrap__io_load_model, path)
 
-#' Read an ONNX model into the list format: `list(model_json, dtype, weights,
-#' input_names, output_names, opset, producer)`. External-data files are read from
-#' the model's folder (the core checks that their names stay inside it).
+#' Read an ONNX model: `list(model_json, blob, input_names, output_names, opset,
+#' producer)`. `model_json` is the list-format description without weights, `blob`
+#' the weights as one safetensors raw vector (the file's float32 tensors as they
+#' are, values computed while translating in double precision): what a converted
+#' model keeps, so the weights never pass through R arrays. External-data files are
+#' read from the model's folder (the core checks that their names stay inside it).
 #' @param path File path.
 #' @noRd
 io_read_onnx <- function(path) .Call(wrap__io_read_onnx, path)
@@ -109,6 +112,10 @@ release_free_memory <- function() .Call(wrap__release_free_memory)
 #'Per layer (spec order): type, class key, input shapes and output shape.
 #'}
 #'
+#'\subsection{Method `input_dims`}{
+#'Input shapes, one per model input.
+#'}
+#'
 #'\subsection{Method `output_dims`}{
 #'Output shapes, one per model output.
 #'}
@@ -124,6 +131,8 @@ Model$new <- function(spec_json, blob, dtype) .Call(wrap__Model__new, spec_json,
 Model$forward <- function(data, channels_first, preactivation, n_threads) .Call(wrap__Model__forward, self, data, channels_first, preactivation, n_threads)
 
 Model$layers <- function() .Call(wrap__Model__layers, self)
+
+Model$input_dims <- function() .Call(wrap__Model__input_dims, self)
 
 Model$output_dims <- function() .Call(wrap__Model__output_dims, self)
 

@@ -87,6 +87,21 @@ test_that("converted ONNX models survive saveRDS() and save_model()", {
   expect_identical(predict(load_model(g), refs[["input.1"]]), predict(conv, refs[["input.1"]]))
 })
 
+test_that("an ONNX model built from its weight blob equals the same model as a list", {
+  # the blob path skips the list format's R checks; the list it can return goes
+  # through them and must give the same model, to the last bit in double precision
+  refs <- onnx_refs("residual_concat")
+  x <- as_data(refs_of(refs, "input"))
+  conv <- Converter$new(onnx_fixture("residual_concat.onnx"), dtype = "double", save_model_as_list = TRUE)
+  lst <- conv$model_as_list
+  expect_type(lst, "list")
+  expect_true(all(c("input_dim", "layers") %in% names(lst)))
+  expect_identical(predict(Converter$new(lst, dtype = "double"), x), predict(conv, x))
+  expect_identical(conv$input_dim, Converter$new(lst)$input_dim)
+  expect_error(Converter$new(onnx_fixture("residual_concat.onnx"), input_dim = c(1, 2, 3)),
+               class = "innsight_error_model", regexp = "input_dim")
+})
+
 test_that("unreadable or unsupported ONNX files give classed errors naming the problem", {
   good <- readBin(onnx_fixture("resnet50_small.onnx"), "raw", file.size(onnx_fixture("resnet50_small.onnx")))
   dir <- withr::local_tempdir()

@@ -84,3 +84,13 @@ pub fn attribution_to_r<T: Scalar>(a: &ArrayD<T>, channels_last: bool) -> RResul
     perm.push(0);
     view_to_r(&a.view().permuted_axes(perm))
 }
+
+/// A raw vector of `len` bytes filled by `fill`. R allocates it without zeroing, so
+/// each page is first touched by `fill` (large weight blobs: that first touch is
+/// most of the cost of making them).
+pub fn raw_vector(len: usize, fill: impl FnOnce(&mut [u8]) -> CoreResult<()>) -> RResult<Robj> {
+    let mut raw = Robj::alloc_vector(extendr_api::rtype_to_sxp(Rtype::Raw), len);
+    let out = raw.as_raw_slice_mut().ok_or_else(|| Error::Other("cannot allocate a raw vector".into()))?;
+    super::error::to_r(super::error::guarded(|| fill(out)))?;
+    Ok(raw)
+}

@@ -3,7 +3,8 @@
 //! The core (`innsight_core::io`) does all parsing and validation on bytes; this
 //! file only reads and writes them and converts to and from R.
 
-use super::convert::{r_dims, view_to_r, weight_from_r};
+use super::convert::{r_dims, raw_vector, view_to_r, weight_from_r};
+use innsight_core::io::onnx::Bytes;
 use ndarray::ShapeBuilder;
 use super::error::{arg_err, guarded, to_r};
 use extendr_api::prelude::*;
@@ -124,42 +125,41 @@ fn io_load_model(path: &str) -> RResult<List> {
     Ok(out)
 }
 
-/// Read an ONNX model into the list format: `list(model_json, dtype, weights,
-/// input_names, output_names, opset, producer)`. External-data files are read from
-/// the model's folder (the core checks that their names stay inside it).
+/// Read an ONNX model: `list(model_json, blob, input_names, output_names, opset,
+/// producer)`. `model_json` is the list-format description without weights, `blob`
+/// the weights as one safetensors raw vector (the file's float32 tensors as they
+/// are, values computed while translating in double precision): what a converted
+/// model keeps, so the weights never pass through R arrays. External-data files are
+/// read from the model's folder (the core checks that their names stay inside it).
 /// @param path File path.
 /// @noRd
 #[extendr]
 fn io_read_onnx(path: &str) -> RResult<List> {
     let folder = Path::new(path).parent().map(Path::to_path_buf).unwrap_or_default();
-    let cache: std::cell::RefCell<BTreeMap<String, std::sync::Arc<Vec<u8>>>> = Default::default();
-    let external = |loc: &str| -> CoreResult<std::sync::Arc<Vec<u8>>> {
+    let cache: std::cell::RefCell<BTreeMap<String, Bytes>> = Default::default();
+    let external = |loc: &str| -> CoreResult<Bytes> {
         if let Some(b) = cache.borrow().get(loc) {
             return Ok(b.clone());
         }
-        let bytes = std::sync::Arc::new(read_bytes(&folder.join(loc).to_string_lossy())?);
+        let bytes = Bytes::from(read_bytes(&folder.join(loc).to_string_lossy())?);
         cache.borrow_mut().insert(loc.to_string(), bytes.clone());
         Ok(bytes)
     };
-    let m = to_r(guarded(|| read_onnx(&read_bytes(path)?, &external)))?;
+    let m = to_r(guarded(|| read_onnx(read_bytes(path)?, &external)))?;
     let json = to_r(m.spec.to_json())?;
-    let mut names: Vec<String> = m.weights.keys().cloned().collect();
-    names.sort();
-    let values = names.iter().map(|n| array_to_r(&m.weights[n])).collect::<RResult<Vec<Robj>>>()?;
-    let weights = List::from_names_and_values(names, values)?;
-    let out = List::from_names_and_values(
-        ["model_json", "dtype", "weights", "input_names", "output_names", "opset", "producer"],
+    let (head, total) = to_r(m.weights.safetensors_layout())?;
+    let blob = raw_vector(total, |out| m.weights.write_safetensors(&head, out))?;
+    List::from_names_and_values(
+        ["model_json", "blob", "input_names", "output_names", "opset", "producer"],
         [
             Robj::from(json.as_str()),
-            Robj::from("float"),
-            weights.into(),
+            blob,
             Robj::from(m.input_names.clone()),
             Robj::from(m.output_names.clone()),
             Robj::from(m.opset as f64),
             Robj::from(m.producer.as_str()),
         ],
-    )?;
-    Ok(out)
+    )
 }
 
 /// Read any safetensors file: `list(tensors, dtypes, metadata)`; tensors are double

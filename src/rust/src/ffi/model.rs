@@ -205,6 +205,14 @@ impl Model {
         })
     }
 
+    /// Input shapes, one per model input.
+    fn input_dims(&self) -> List {
+        with_graph!(&self.graph, g, T => {
+            let _ = std::marker::PhantomData::<T>;
+            List::from_values(g.input_shapes.iter().map(shape_robj))
+        })
+    }
+
     /// Output shapes, one per model output.
     fn output_dims(&self) -> List {
         with_graph!(&self.graph, g, T => {

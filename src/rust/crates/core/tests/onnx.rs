@@ -22,13 +22,13 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../tests/fixtures/onnx")
 }
 
-fn no_external(loc: &str) -> innsight_core::Result<std::sync::Arc<Vec<u8>>> {
+fn no_external(loc: &str) -> innsight_core::Result<prost::bytes::Bytes> {
     panic!("unexpected external data {loc}")
 }
 
 fn load(file: &str) -> OnnxModel {
     let bytes = std::fs::read(fixtures().join(file)).expect("fixture");
-    read_onnx(&bytes, &no_external).unwrap_or_else(|e| panic!("{file}: {e}"))
+    read_onnx(bytes, &no_external).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 struct Refs {
@@ -156,7 +156,7 @@ fn two_output_model_explains_its_second_output() {
 }
 
 fn read_err(bytes: &[u8]) -> innsight_core::Error {
-    read_onnx(bytes, &no_external).expect_err("must fail")
+    read_onnx(bytes.to_vec(), &no_external).expect_err("must fail")
 }
 
 #[test]
@@ -176,7 +176,7 @@ fn bad_files_give_errors_not_panics() {
     for i in (0..good.len()).step_by(97) {
         let mut b = good.clone();
         b[i] ^= 0xa5;
-        if let Ok(m) = read_onnx(&b, &no_external) {
+        if let Ok(m) = read_onnx(b, &no_external) {
             let _ = Graph::<f32>::build(&m.spec, &m.weights);
         }
     }

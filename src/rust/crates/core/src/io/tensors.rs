@@ -219,6 +219,18 @@ pub fn encode_data(tensors: &[(&str, &ArrayD<f64>)], dtype: Dtype) -> Result<Dat
 
 /// Finish a file: header (metadata with sorted keys, then tensors by name) + data.
 pub fn assemble(section: DataSection, metadata: &BTreeMap<String, String>) -> Result<Encoded> {
+    let table: Vec<TableRow> = section.table.iter().map(|(n, d, s, b, e)| (n.as_str(), *d, s.as_slice(), *b, *e)).collect();
+    Ok(Encoded { header: header(&table, metadata)?, data: section.data })
+}
+
+/// One tensor of a file's table: name, dtype, shape and its byte range in the data
+/// section.
+pub type TableRow<'a> = (&'a str, Dtype, &'a [usize], usize, usize);
+
+/// A safetensors header (the 8-byte length, then the JSON padded to a multiple of 8)
+/// for tensors listed in name order with contiguous byte ranges. Writers that fill
+/// the data section themselves (into memory they allocate) use this directly.
+pub fn header(table: &[TableRow], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
     let json = |s: &str| serde_json::to_string(s).map_err(|e| Error::Internal(format!("cannot encode `{s}`: {e}")));
     let mut h = String::from("{");
     let mut first = true;
@@ -235,7 +247,7 @@ pub fn assemble(section: DataSection, metadata: &BTreeMap<String, String>) -> Re
         h.push('}');
         first = false;
     }
-    for (name, dtype, shape, begin, end) in &section.table {
+    for (name, dtype, shape, begin, end) in table {
         if !first {
             h.push(',');
         }
@@ -257,7 +269,7 @@ pub fn assemble(section: DataSection, metadata: &BTreeMap<String, String>) -> Re
     let mut header = Vec::with_capacity(8 + h.len());
     header.extend_from_slice(&(h.len() as u64).to_le_bytes());
     header.extend_from_slice(h.as_bytes());
-    Ok(Encoded { header, data: section.data })
+    Ok(header)
 }
 
 /// Encode named tensors as `F32` or `F64` with string metadata.

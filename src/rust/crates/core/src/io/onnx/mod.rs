@@ -9,8 +9,9 @@
 //! ONNX shape without the batch axis; layouts stay channels first, as in ONNX).
 //! Operators that only move data (Identity, Dropout, Flatten, Reshape, Squeeze,
 //! Unsqueeze) become aliases or `Reshape`/`Flatten` layers; the others map onto the
-//! core's layers (see [`ops`]). The result is a [`ModelSpec`] plus `f64` weights, so an
-//! ONNX model is checked and built exactly like any list model.
+//! core's layers (see [`ops`]). The result is a [`ModelSpec`] plus the weights
+//! ([`weights`]: the file's float32 tensors as they are, computed ones in `f64`), so
+//! an ONNX model is checked and built exactly like any list model.
 //!
 //! Every model input starts with a `Skipping` layer (the list format lets one layer
 //! receive each input, while an ONNX input may feed several nodes). Nodes that no
@@ -22,15 +23,19 @@
 pub mod ops;
 pub mod proto;
 pub mod tensor;
+pub mod weights;
 
 use crate::error::{Error, Result};
-use crate::layers::Weights;
 use crate::spec::{LayerSpec, ModelSpec, OpSpec};
 use ndarray::{ArrayD, IxDyn};
 use prost::Message;
 use proto::{GraphProto, ModelProto, NodeProto};
 use std::collections::{HashMap, HashSet};
-use tensor::{Const, ExternalReader};
+use std::rc::Rc;
+use tensor::{Const, ExternalReader, Float32};
+pub use weights::{OnnxWeight, OnnxWeights};
+/// The byte buffer type the reader takes (the binding hands over file contents).
+pub use prost::bytes::Bytes;
 
 /// The supported opset versions of the default (`ai.onnx`) domain.
 pub const OPSETS: std::ops::RangeInclusive<i64> = 11..=21;
@@ -39,7 +44,7 @@ pub const OPSETS: std::ops::RangeInclusive<i64> = 11..=21;
 #[derive(Debug)]
 pub struct OnnxModel {
     pub spec: ModelSpec,
-    pub weights: Weights,
+    pub weights: OnnxWeights,
     /// The graph's input and output tensor names, in order.
     pub input_names: Vec<String>,
     pub output_names: Vec<String>,
@@ -52,6 +57,8 @@ pub struct OnnxModel {
 #[derive(Debug, Clone)]
 pub(crate) enum Value {
     Const(Const),
+    /// A float32 initializer (shared: values are copied around by name).
+    Float32(Rc<Float32>),
     /// A feature map: output of list-format layer `layer` (1-based), per-sample shape.
     Map { layer: usize, shape: Vec<usize> },
 }
@@ -59,7 +66,7 @@ pub(crate) enum Value {
 /// The translation state.
 pub(crate) struct Builder {
     pub layers: Vec<LayerSpec>,
-    pub weights: Weights,
+    pub weights: OnnxWeights,
     values: HashMap<String, Value>,
     /// Number of nodes (and graph outputs) reading each tensor.
     uses: HashMap<String, usize>,
@@ -79,11 +86,17 @@ impl Builder {
         self.layers.len()
     }
 
-    /// Store a weight of layer `index` (1-based) under the list format's name.
+    /// Store computed values as a weight of layer `index` (1-based) under the list
+    /// format's name.
     pub fn weight(&mut self, index: usize, name: &str, shape: &[usize], data: Vec<f64>) -> Result<()> {
         let a = ArrayD::from_shape_vec(IxDyn(shape), data).map_err(|e| Error::Internal(format!("onnx weight: {e}")))?;
-        self.weights.insert(format!("layers.{index}.{name}"), a);
+        self.store(index, name, OnnxWeight::F64(a));
         Ok(())
+    }
+
+    /// Store a weight of layer `index` as it is.
+    pub fn store(&mut self, index: usize, name: &str, w: OnnxWeight) {
+        self.weights.insert(format!("layers.{index}.{name}"), w);
     }
 
     /// How many readers tensor `name` has.
@@ -137,6 +150,7 @@ impl NodeCtx<'_> {
     pub fn constant(&self, k: usize, what: &str) -> Result<&Const> {
         match self.input(k)? {
             Value::Const(c) => Ok(c),
+            Value::Float32(w) => Ok(w.values()),
             Value::Map { .. } => Err(self.err(format!(
                 "{what} (input {}) must be a constant (an initializer or computed from constants only)",
                 k + 1
@@ -156,13 +170,40 @@ impl NodeCtx<'_> {
     pub fn map(&self, k: usize) -> Result<(usize, Vec<usize>)> {
         match self.input(k)? {
             Value::Map { layer, shape } => Ok((*layer, shape.clone())),
-            Value::Const(_) => Err(self.err(format!("input {} must depend on the model input, not be a constant", k + 1))),
+            _ => Err(self.err(format!("input {} must depend on the model input, not be a constant", k + 1))),
+        }
+    }
+
+    /// Constant input `k` as a weight tensor to store: a float32 initializer as its
+    /// bytes, any other constant as values. Returns the shape too.
+    pub fn weight(&self, k: usize, what: &str) -> Result<(Vec<usize>, OnnxWeight)> {
+        if let Some(Value::Float32(w)) = self.inputs.get(k).and_then(Option::as_ref) {
+            return Ok((w.shape.clone(), OnnxWeight::F32 { shape: w.shape.clone(), bytes: w.bytes.clone() }));
+        }
+        let c = self.constant(k, what)?;
+        let a = ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).map_err(|e| Error::Internal(format!("onnx weight: {e}")))?;
+        Ok((c.shape.clone(), OnnxWeight::F64(a)))
+    }
+
+    /// The shape of constant input `k` (without converting a float32 initializer).
+    pub fn const_shape(&self, k: usize, what: &str) -> Result<Vec<usize>> {
+        match self.float32(k) {
+            Some(f) => Ok(f.shape.clone()),
+            None => Ok(self.constant(k, what)?.shape.clone()),
+        }
+    }
+
+    /// Input `k` when it is a float32 initializer.
+    pub fn float32(&self, k: usize) -> Option<&Float32> {
+        match self.inputs.get(k).and_then(Option::as_ref) {
+            Some(Value::Float32(w)) => Some(w),
+            _ => None,
         }
     }
 
     /// Whether every present input is a constant.
     pub fn all_const(&self) -> bool {
-        self.inputs.iter().flatten().all(|v| matches!(v, Value::Const(_)))
+        self.inputs.iter().flatten().all(|v| !matches!(v, Value::Map { .. }))
     }
 }
 
@@ -176,8 +217,9 @@ fn describe(node: &NodeProto) -> String {
 
 /// Decode and translate an ONNX model. `external` reads an external-data file by
 /// its location relative to the model (the binding does the file system access).
-pub fn read_onnx(bytes: &[u8], external: &ExternalReader) -> Result<OnnxModel> {
-    let model = ModelProto::decode(bytes).map_err(|e| Error::Io(format!("the file is not a readable ONNX model: {e}")))?;
+pub fn read_onnx(bytes: impl Into<Bytes>, external: &ExternalReader) -> Result<OnnxModel> {
+    // decoding from `Bytes` lets the tensors' raw data point into the file's buffer
+    let model = ModelProto::decode(bytes.into()).map_err(|e| Error::Io(format!("the file is not a readable ONNX model: {e}")))?;
     let graph = model
         .graph
         .as_ref()
@@ -207,7 +249,7 @@ pub fn read_onnx(bytes: &[u8], external: &ExternalReader) -> Result<OnnxModel> {
     })
 }
 
-type Translated = (ModelSpec, Weights, Vec<String>, Vec<String>);
+type Translated = (ModelSpec, OnnxWeights, Vec<String>, Vec<String>);
 
 fn translate(
     graph: &GraphProto,
@@ -215,9 +257,9 @@ fn translate(
     functions: &HashSet<(&str, &str)>,
     external: &ExternalReader,
 ) -> Result<Translated> {
-    let mut b = Builder { layers: vec![], weights: Weights::new(), values: HashMap::new(), uses: HashMap::new(), opset };
+    let mut b = Builder { layers: vec![], weights: OnnxWeights::default(), values: HashMap::new(), uses: HashMap::new(), opset };
     for t in &graph.initializer {
-        b.values.insert(t.name.clone(), Value::Const(tensor::decode(t, external)?));
+        b.values.insert(t.name.clone(), tensor::decode(t, external)?);
     }
     // model inputs: graph inputs that are not initializers
     let mut input_dim = Vec::new();
@@ -262,6 +304,7 @@ fn translate(
             for (name, want) in checks {
                 let got = match b.values.get(name) {
                     Some(Value::Const(c)) => c.single(name).unwrap_or(f64::NAN),
+                    Some(Value::Float32(c)) => c.values().single(name).unwrap_or(f64::NAN),
                     _ => f64::NAN,
                 };
                 if !((got - want).abs() <= 1e-6 * want.abs()) {
@@ -282,6 +325,7 @@ fn translate(
         if let Some((softplus, threshold)) = rewrites.softplus_tail.get(&key) {
             let t = match b.values.get(threshold) {
                 Some(Value::Const(t)) => t.single("the softplus threshold")?,
+                Some(Value::Float32(t)) => t.values().single("the softplus threshold")?,
                 _ => f64::NAN,
             };
             // beyond 15, softplus(x) and x differ by less than 3e-7
@@ -330,7 +374,7 @@ fn translate(
                     o.name
                 )))
             }
-            Some(Value::Const(_)) => {
+            Some(Value::Const(_) | Value::Float32(_)) => {
                 return Err(Error::Spec(format!("graph output `{}` does not depend on the model input", o.name)))
             }
             None => return Err(Error::Spec(format!("graph output `{}` is not produced by any node", o.name))),

@@ -18,7 +18,7 @@
 //!   `[C, 1, 1]` as in ONNX), with `keepdims = 0` → `GlobalPooling`.
 
 use super::tensor::{self as t, Const};
-use super::{Builder, NodeCtx, Value};
+use super::{Builder, NodeCtx, OnnxWeight, Value};
 use crate::error::{Error, Result};
 use crate::layers::multiply::Multiply;
 use crate::spec::{ActivationArgs, ConvSpec, OpSpec, PoolSpec};
@@ -149,7 +149,7 @@ fn fuse_erf_gelu(
 pub(crate) fn translate_node(b: &mut Builder, c: &NodeCtx) -> Result<Vec<Value>> {
     let op = c.node.op_type.as_str();
     if op == "Constant" {
-        return Ok(vec![Value::Const(constant_node(c)?)]);
+        return Ok(vec![constant_node(c)?]);
     }
     if c.all_const() && !c.inputs.is_empty() {
         return Ok(vec![Value::Const(fold(b, c)?)]);
@@ -301,18 +301,20 @@ fn activation(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
 }
 
 /// A constant node's value.
-fn constant_node(c: &NodeCtx) -> Result<Const> {
+fn constant_node(c: &NodeCtx) -> Result<Value> {
     let a = c.node.attribute.first().ok_or_else(|| c.err("a Constant node without a value"))?;
-    Ok(match a.name.as_str() {
-        "value" => t::decode(a.t.as_ref().ok_or_else(|| c.err("`value` holds no tensor"))?, &|_: &str| {
-            Err(Error::Io("a Constant node's tensor may not use external data".into()))
-        })?,
+    Ok(Value::Const(match a.name.as_str() {
+        "value" => {
+            return t::decode(a.t.as_ref().ok_or_else(|| c.err("`value` holds no tensor"))?, &|_: &str| {
+                Err(Error::Io("a Constant node's tensor may not use external data".into()))
+            })
+        }
         "value_float" => Const::scalar(a.f as f64),
         "value_floats" => Const { shape: vec![a.floats.len()], data: a.floats.iter().map(|&v| v as f64).collect(), int: false },
         "value_int" => Const { shape: vec![], data: vec![a.i as f64], int: true },
         "value_ints" => Const::ints(&a.ints),
         other => return Err(c.err(format!("a Constant with `{other}` is not supported"))),
-    })
+    }))
 }
 
 /// `Shape` with the `start`/`end` attributes (opset 15).
@@ -422,7 +424,7 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
         "ConstantOfShape" => {
             let shape: Vec<usize> = k(0)?.as_ints("the shape")?.iter().map(|&d| d.max(0) as usize).collect();
             let v = match c.attr("value").and_then(|a| a.t.as_ref()) {
-                Some(tp) => t::decode(tp, &|_: &str| Err(Error::Io("no external data here".into())))?,
+                Some(tp) => t::decode_const(tp, &|_: &str| Err(Error::Io("no external data here".into())))?,
                 None => Const::scalar(0.0),
             };
             let n = shape.iter().product();
@@ -567,25 +569,24 @@ fn spatial_rank(c: &NodeCtx, shape: &[usize]) -> Result<usize> {
 fn conv(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     let (layer, shape) = c.map(0)?;
     let d = spatial_rank(c, &shape)?;
-    let w = c.constant(1, "the weight")?.clone();
-    let bias = c.opt_constant(2, "the bias")?.cloned();
-    if w.shape.len() != d + 2 {
-        return Err(c.err(format!("the weight has shape {:?}, expected rank {}", w.shape, d + 2)));
+    let (w_shape, w) = c.weight(1, "the weight")?;
+    let bias = c.opt_constant(2, "the bias")?;
+    if w_shape.len() != d + 2 {
+        return Err(c.err(format!("the weight has shape {w_shape:?}, expected rank {}", d + 2)));
     }
     let groups = c.attr_int("group", 1);
-    if groups < 1 || shape[0] as i64 != w.shape[1] as i64 * groups {
+    if groups < 1 || shape[0] as i64 != w_shape[1] as i64 * groups {
         return Err(c.err(format!(
-            "the input has {} channels but the weight {:?} with group = {groups} expects {}",
+            "the input has {} channels but the weight {w_shape:?} with group = {groups} expects {}",
             shape[0],
-            w.shape,
-            w.shape[1] as i64 * groups
+            w_shape[1] as i64 * groups
         )));
     }
-    let kernel = w.shape[2..].to_vec();
+    let kernel = w_shape[2..].to_vec();
     let strides = per_axis_attr(c, "strides", d)?;
     let dilations = per_axis_attr(c, "dilations", d)?;
     let pads = spatial_pads(c, &shape[1..], &kernel, &strides, &dilations)?;
-    let mut out = vec![w.shape[0]];
+    let mut out = vec![w_shape[0]];
     for i in 0..d {
         let span = dilations[i] * (kernel[i] - 1) + 1;
         let n = shape[1 + i] + pads[i].0 + pads[i].1;
@@ -603,9 +604,9 @@ fn conv(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
         groups: (groups > 1).then_some(groups as usize),
     };
     let l = b.push(if d == 1 { OpSpec::Conv1D(spec) } else { OpSpec::Conv2D(spec) }, &[layer]);
-    b.weight(l, "weight", &w.shape, w.data)?;
+    b.store(l, "weight", w);
     // the list format wants a bias on every Dense/Conv layer
-    let bias = bias.map_or_else(|| vec![0.0; out[0]], |b| b.data);
+    let bias = bias.map_or_else(|| vec![0.0; out[0]], |b| b.data.clone());
     if bias.len() != out[0] {
         return Err(c.err(format!("the bias has {} values for {} output channels", bias.len(), out[0])));
     }
@@ -614,9 +615,9 @@ fn conv(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
 }
 
 /// A Dense layer with weight `[M, K]` (row-major) and optional bias on map `layer`.
-fn dense(b: &mut Builder, layer: usize, m: usize, k: usize, w: Vec<f64>, bias: Option<Vec<f64>>) -> Result<Value> {
+fn dense(b: &mut Builder, layer: usize, m: usize, w: OnnxWeight, bias: Option<Vec<f64>>) -> Result<Value> {
     let l = b.push(OpSpec::Dense { activation_name: "linear".into(), activation_args: ActivationArgs::default() }, &[layer]);
-    b.weight(l, "weight", &[m, k], w)?;
+    b.store(l, "weight", w);
     b.weight(l, "bias", &[m], bias.unwrap_or_else(|| vec![0.0; m]))?;
     Ok(Value::Map { layer: l, shape: vec![m] })
 }
@@ -636,21 +637,30 @@ fn gemm(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     if c.attr_int("transA", 0) != 0 {
         return Err(c.err("Gemm with transA = 1 on the feature map is not supported"));
     }
-    let w = c.constant(1, "the weight B")?;
+    let shape = c.const_shape(1, "the weight B")?;
     let (alpha, beta) = (c.attr_float("alpha", 1.0), c.attr_float("beta", 1.0));
     let trans_b = c.attr_int("transB", 0) != 0;
-    let (rows, cols) = match w.shape[..] {
+    let (rows, cols) = match shape[..] {
         [r, s] => (r, s),
-        _ => return Err(c.err(format!("B has shape {:?}, expected a matrix", w.shape))),
+        _ => return Err(c.err(format!("B has shape {shape:?}, expected a matrix"))),
     };
     let (m, kk) = if trans_b { (rows, cols) } else { (cols, rows) };
     if kk != k {
-        return Err(c.err(format!("the input has {k} features but B {:?} expects {kk}", w.shape)));
+        return Err(c.err(format!("the input has {k} features but B {shape:?} expects {kk}")));
     }
-    let weight: Vec<f64> = if trans_b {
-        w.data.iter().map(|v| alpha * v).collect()
-    } else {
-        (0..m).flat_map(|o| (0..k).map(move |i| (o, i))).map(|(o, i)| alpha * w.data[i * m + o]).collect()
+    let weight = match c.float32(1) {
+        // float32 weights stay float32 (PyTorch's Linear is Gemm with transB = 1)
+        Some(f) if alpha == 1.0 && trans_b => OnnxWeight::F32 { shape: vec![m, k], bytes: f.bytes.clone() },
+        Some(f) if alpha == 1.0 => OnnxWeight::F32 { shape: vec![m, k], bytes: t::transpose_f32(&f.bytes, k, m) },
+        _ => {
+            let w = c.constant(1, "the weight B")?;
+            let v: Vec<f64> = if trans_b {
+                w.data.iter().map(|v| alpha * v).collect()
+            } else {
+                (0..m).flat_map(|o| (0..k).map(move |i| (o, i))).map(|(o, i)| alpha * w.data[i * m + o]).collect()
+            };
+            OnnxWeight::F64(ndarray::Array2::from_shape_vec((m, k), v).map_err(|e| c.err(e))?.into_dyn())
+        }
     };
     let bias = match c.opt_constant(2, "the bias C")? {
         None => None,
@@ -661,18 +671,25 @@ fn gemm(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
             Some(t::expand(cb, &[m]).iter().map(|v| beta * v).collect())
         }
     };
-    dense(b, layer, m, k, weight, bias)
+    dense(b, layer, m, weight, bias)
 }
 
 fn matmul(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     let (layer, k) = vector_input(c)?;
-    let w = c.constant(1, "the second factor")?;
-    let m = match w.shape[..] {
+    let shape = c.const_shape(1, "the second factor")?;
+    let m = match shape[..] {
         [kk, m] if kk == k => m,
-        _ => return Err(c.err(format!("the second factor has shape {:?}, expected ({k}, outputs)", w.shape))),
+        _ => return Err(c.err(format!("the second factor has shape {shape:?}, expected ({k}, outputs)"))),
     };
-    let weight = (0..m).flat_map(|o| (0..k).map(move |i| w.data[i * m + o])).collect();
-    dense(b, layer, m, k, weight, None)
+    let weight = match c.float32(1) {
+        Some(f) => OnnxWeight::F32 { shape: vec![m, k], bytes: t::transpose_f32(&f.bytes, k, m) },
+        None => {
+            let w = c.constant(1, "the second factor")?;
+            let v = (0..m).flat_map(|o| (0..k).map(move |i| w.data[i * m + o])).collect();
+            OnnxWeight::F64(ndarray::Array2::from_shape_vec((m, k), v).map_err(|e| c.err(e))?.into_dyn())
+        }
+    };
+    dense(b, layer, m, weight, None)
 }
 
 fn batch_norm(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
@@ -733,7 +750,7 @@ fn arithmetic(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
                     let lb = if op == "Sub" {
                         match channel_affine(b, lb, &sb, vec![-1.0; sb[0]], vec![0.0; sb[0]])? {
                             Value::Map { layer, .. } => layer,
-                            Value::Const(_) => unreachable!(),
+                            _ => unreachable!(),
                         }
                     } else {
                         lb
@@ -748,9 +765,10 @@ fn arithmetic(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
                 _ => Err(c.err("a quotient of two feature maps is not supported")),
             }
         }
-        (Value::Map { .. }, Value::Const(k)) | (Value::Const(k), Value::Map { .. }) => {
+        (Value::Map { .. }, _) | (_, Value::Map { .. }) => {
             let map_first = matches!(c.input(0)?, Value::Map { .. });
             let (layer, shape) = c.map(if map_first { 0 } else { 1 })?;
+            let k = c.constant(if map_first { 1 } else { 0 }, "the constant operand")?;
             let v = per_channel(k, &shape).ok_or_else(|| {
                 c.err(format!(
                     "the constant of shape {:?} must be a scalar or hold one value per channel of the map {shape:?}",
@@ -794,7 +812,7 @@ fn fold_into_bias(b: &mut Builder, c: &NodeCtx, layer: usize, shift: &[f64]) -> 
         return Ok(None);
     }
     let key = format!("layers.{layer}.bias");
-    let mut bias = b.weights.get(&key).map(|a| a.iter().copied().collect::<Vec<f64>>()).unwrap_or_else(|| vec![0.0; shift.len()]);
+    let mut bias = b.weights.get(&key).map(|a| a.to_f64().iter().copied().collect::<Vec<f64>>()).unwrap_or_else(|| vec![0.0; shift.len()]);
     if bias.len() != shift.len() {
         return Ok(None);
     }

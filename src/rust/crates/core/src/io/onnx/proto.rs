@@ -125,8 +125,9 @@ pub struct TensorProto {
     pub int64_data: Vec<i64>,
     #[prost(string, tag = "8")]
     pub name: String,
-    #[prost(bytes = "vec", tag = "9")]
-    pub raw_data: Vec<u8>,
+    /// Shared with the file's buffer (`Bytes`), not copied: weights are most of a file.
+    #[prost(bytes = "bytes", tag = "9")]
+    pub raw_data: ::prost::bytes::Bytes,
     #[prost(message, repeated, tag = "13")]
     pub external_data: Vec<StringStringEntryProto>,
     /// 0 = in the file, 1 = external.

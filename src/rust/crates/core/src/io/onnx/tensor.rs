@@ -3,7 +3,11 @@
 //! shape subgraphs (numpy broadcasting, gather, slice, concat).
 
 use super::proto::{data_type as dt, TensorProto};
+use super::Value;
 use crate::error::{Error, Result};
+use prost::bytes::Bytes;
+use std::cell::OnceCell;
+use std::rc::Rc;
 
 /// A constant tensor: full shape (ONNX axes, including any batch axis) and row-major
 /// values. `int` marks integer tensors (shapes, indices, axes), which stay exact
@@ -54,9 +58,43 @@ impl Const {
     }
 }
 
+/// A float32 tensor kept as its little-endian bytes, shared with the file's buffer,
+/// until an operator asks for its values. The weights of `Conv`, `Gemm` and `MatMul`
+/// go into the model as these bytes: a large model is neither copied nor widened to
+/// `f64` on its way in (VGG16's 138 million weights would be 1.1 GB as `f64`).
+#[derive(Debug)]
+pub struct Float32 {
+    pub shape: Vec<usize>,
+    pub bytes: Bytes,
+    values: OnceCell<Const>,
+}
+
+impl Float32 {
+    /// The tensor as a [`Const`] (converted once, on first use).
+    pub fn values(&self) -> &Const {
+        self.values.get_or_init(|| Const { shape: self.shape.clone(), data: f32_values(&self.bytes).collect(), int: false })
+    }
+}
+
+/// Little-endian float32 bytes as `f64` values.
+fn f32_values(bytes: &[u8]) -> impl Iterator<Item = f64> + '_ {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+}
+
+/// Transpose a row-major `rows × cols` matrix of little-endian float32 bytes.
+pub fn transpose_f32(bytes: &[u8], rows: usize, cols: usize) -> Bytes {
+    let mut out = vec![0u8; bytes.len()];
+    for (r, row) in bytes.chunks_exact(4 * cols).enumerate() {
+        for (c, v) in row.chunks_exact(4).enumerate() {
+            out[4 * (c * rows + r)..4 * (c * rows + r) + 4].copy_from_slice(v);
+        }
+    }
+    Bytes::from(out)
+}
+
 /// Where `TensorProto` external data is read from: `location` is the file name
 /// relative to the model's folder (already checked to stay inside it).
-pub type ExternalReader<'a> = dyn Fn(&str) -> Result<std::sync::Arc<Vec<u8>>> + 'a;
+pub type ExternalReader<'a> = dyn Fn(&str) -> Result<Bytes> + 'a;
 
 /// Check an external-data location: a relative path that stays inside the model's
 /// folder (no `..`, no absolute path), as the ONNX specification requires.
@@ -74,9 +112,10 @@ pub fn check_location(loc: &str) -> Result<()> {
     Ok(())
 }
 
-/// Decode a tensor into a [`Const`]. Supported element types: float, double,
-/// float16, int8/uint8, int32, int64 and bool.
-pub fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Const> {
+/// Decode a tensor into a constant value: float32 data stored as bytes stays bytes
+/// ([`Float32`]), everything else becomes a [`Const`]. Supported element types:
+/// float, double, float16, int8/uint8, int32, int64 and bool.
+pub(crate) fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Value> {
     let name = if t.name.is_empty() { "(unnamed)" } else { &t.name };
     let shape: Vec<usize> = t
         .dims
@@ -100,8 +139,7 @@ pub fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Const> {
             )))
         }
     };
-    let external_bytes;
-    let raw: Option<&[u8]> = if t.data_location == 1 {
+    let raw: Option<Bytes> = if t.data_location == 1 {
         let get = |k: &str| t.external_data.iter().find(|e| e.key == k).map(|e| e.value.as_str());
         let loc = get("location").ok_or_else(|| Error::Io(format!("tensor `{name}`: external data without a location")))?;
         check_location(loc)?;
@@ -109,14 +147,14 @@ pub fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Const> {
             get(k).map(|v| v.parse::<usize>().map_err(|_| Error::Io(format!("tensor `{name}`: bad external `{k}` {v:?}")))).transpose()
         };
         let (offset, length) = (num("offset")?.unwrap_or(0), num("length")?);
-        external_bytes = external(loc)?;
+        let external_bytes = external(loc)?;
         let len = length.unwrap_or(n * size);
         let end = offset.checked_add(len).filter(|&e| e <= external_bytes.len()).ok_or_else(|| {
             Error::Io(format!("tensor `{name}`: the external file `{loc}` is too short for offset {offset} + length {len}"))
         })?;
-        Some(&external_bytes[offset..end])
+        Some(external_bytes.slice(offset..end))
     } else if !t.raw_data.is_empty() || n == 0 {
-        Some(&t.raw_data)
+        Some(t.raw_data.clone())
     } else {
         None
     };
@@ -129,9 +167,14 @@ pub fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Const> {
                     bytes.len()
                 )));
             }
+            if t.data_type == dt::FLOAT {
+                if let Some(bad) = f32_values(&bytes).find(|v| !v.is_finite()) {
+                    return Err(Error::Spec(format!("tensor `{name}` holds the non-finite value {bad}")));
+                }
+                return Ok(Value::Float32(Rc::new(Float32 { shape, bytes, values: OnceCell::new() })));
+            }
             let chunks = bytes.chunks_exact(size);
             match t.data_type {
-                dt::FLOAT => chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).collect(),
                 dt::DOUBLE => chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(),
                 dt::FLOAT16 => chunks.map(|c| f16_to_f64(u16::from_le_bytes(c.try_into().unwrap()))).collect(),
                 dt::INT64 => chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f64).collect(),
@@ -160,7 +203,16 @@ pub fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Const> {
             return Err(Error::Spec(format!("tensor `{name}` holds the non-finite value {bad}")));
         }
     }
-    Ok(Const { shape, data, int })
+    Ok(Value::Const(Const { shape, data, int }))
+}
+
+/// Decode a tensor into a [`Const`] (small tensors: attribute values).
+pub fn decode_const(t: &TensorProto, external: &ExternalReader) -> Result<Const> {
+    Ok(match decode(t, external)? {
+        Value::Const(c) => c,
+        Value::Float32(f) => f.values().clone(),
+        Value::Map { .. } => return Err(Error::Internal("a decoded tensor is not a feature map".into())),
+    })
 }
 
 /// The ONNX name of an element type.
