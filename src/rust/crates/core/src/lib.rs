@@ -11,6 +11,7 @@
 //! Backward signals carry the selected model outputs as an extra leading axis.
 
 pub mod activation;
+pub mod agnostic;
 pub mod composite;
 pub mod error;
 pub mod graph;
