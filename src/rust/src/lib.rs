@@ -8,13 +8,14 @@ use extendr_api::prelude::*;
 extendr_module! {
     mod innsight;
     use model;
+    use agnostic;
     use run;
     use io;
     use image;
     use memory;
 }
 
-pub use ffi::{model, run};
+pub use ffi::{agnostic, model, run};
 pub use ffi::io;
 pub use ffi::image;
 pub use ffi::memory;

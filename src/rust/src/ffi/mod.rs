@@ -1,5 +1,6 @@
 //! The R ⇄ Rust boundary, one concern per file.
 
+pub mod agnostic;
 pub mod convert;
 pub mod error;
 pub mod image;

@@ -44,12 +44,42 @@ pub fn backward<'r, T: Scalar>(
     seeds: Vec<(usize, ArrayD<T>)>,
     rule_for: &dyn Fn(usize) -> &'r dyn Rule<T>,
 ) -> Result<Vec<Option<ArrayD<T>>>> {
+    Ok(reverse(graph, inputs, trace, seeds, rule_for, None)?.0)
+}
+
+/// The reverse pass down to node `stop` only: the signal `[S, B, out...]` that arrives
+/// at `stop`'s output (e.g. the gradient with respect to a layer's activations for
+/// Grad-CAM), `None` if nothing arrives there.
+pub fn backward_to<'r, T: Scalar>(
+    graph: &Graph<T>,
+    inputs: &[ArrayD<T>],
+    trace: &Trace<T>,
+    seeds: Vec<(usize, ArrayD<T>)>,
+    rule_for: &dyn Fn(usize) -> &'r dyn Rule<T>,
+    stop: usize,
+) -> Result<Option<ArrayD<T>>> {
+    Ok(reverse(graph, inputs, trace, seeds, rule_for, Some(stop))?.1)
+}
+
+/// Signals at the model inputs, and at `stop` when given (the pass ends there).
+#[allow(clippy::type_complexity)]
+fn reverse<'r, T: Scalar>(
+    graph: &Graph<T>,
+    inputs: &[ArrayD<T>],
+    trace: &Trace<T>,
+    seeds: Vec<(usize, ArrayD<T>)>,
+    rule_for: &dyn Fn(usize) -> &'r dyn Rule<T>,
+    stop: Option<usize>,
+) -> Result<(Vec<Option<ArrayD<T>>>, Option<ArrayD<T>>)> {
     let mut pending: Vec<Option<ArrayD<T>>> = (0..graph.nodes.len()).map(|_| None).collect();
     for (id, seed) in seeds {
         accumulate(&mut pending[id], seed);
     }
     let mut at_inputs: Vec<Option<ArrayD<T>>> = (0..graph.input_shapes.len()).map(|_| None).collect();
     for id in (0..graph.nodes.len()).rev() {
+        if stop == Some(id) {
+            return Ok((at_inputs, pending[id].take()));
+        }
         let Some(upper) = pending[id].take() else { continue };
         let node = &graph.nodes[id];
         let ins = graph.node_inputs(id, inputs, trace);
@@ -63,5 +93,5 @@ pub fn backward<'r, T: Scalar>(
             }
         }
     }
-    Ok(at_inputs)
+    Ok((at_inputs, None))
 }

@@ -154,6 +154,11 @@ impl Session {
         self.total
     }
 
+    /// Number of rows handed out so far.
+    pub fn rows_done(&self) -> usize {
+        self.next
+    }
+
     /// Number of feature groups.
     pub fn n_groups(&self) -> usize {
         self.groups.size.len()

@@ -6,9 +6,11 @@ pub mod deeplift;
 pub mod deepshap;
 pub mod expectation;
 pub mod expected_gradient;
+pub mod gradcam;
 pub mod gradient;
 pub mod integrated_gradient;
 pub mod lrp;
+pub mod occlusion;
 pub mod smoothgrad;
 pub mod targets;
 
@@ -40,6 +42,10 @@ pub enum MethodSpec {
     DeepShap(deepshap::DeepShapSpec),
     /// Connection weights (global, or local with `times_input`).
     ConnectionWeights(connection_weights::ConnectionWeightsSpec),
+    /// Occlusion with a sliding window.
+    Occlusion(occlusion::OcclusionSpec),
+    /// Grad-CAM on one layer.
+    GradCam(gradcam::GradCamSpec),
 }
 
 /// A full method call: method plus the arguments every method shares.
@@ -133,5 +139,7 @@ pub fn run_with_progress<T: Scalar>(
         MethodSpec::DeepLift(s) => deeplift::run(&ctx, inputs, s),
         MethodSpec::DeepShap(s) => deepshap::run(&ctx, inputs, s),
         MethodSpec::ConnectionWeights(s) => connection_weights::run(&ctx, inputs, s),
+        MethodSpec::Occlusion(s) => occlusion::run(&ctx, inputs, s),
+        MethodSpec::GradCam(s) => gradcam::run(&ctx, inputs, s),
     }
 }
