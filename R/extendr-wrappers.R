@@ -144,4 +144,63 @@ Model$dtype <- function() .Call(wrap__Model__dtype, self)
 #' @export
 `[[.Model` <- `$.Model`
 
+#' A model-agnostic run in progress (internal).
+#' @noRd
+#'
+#' @section Methods:
+#'\subsection{Method `new`}{
+#'Plan a run on the rows of `x` (instances) and `refs` (references), both
+#'matrices in the caller's flat feature order; `groups` gives each feature's
+#'group (1-based).
+#'}
+#'
+#'\subsection{Method `total_rows`}{
+#'Rows to evaluate in total.
+#'}
+#'
+#'\subsection{Method `n_groups`}{
+#'Number of feature groups.
+#'}
+#'
+#'\subsection{Method `next_chunk`}{
+#'The next chunk of at most `max_rows` rows as a matrix, or `NULL` when done.
+#'}
+#'
+#'\subsection{Method `feed`}{
+#'The model outputs (a numeric matrix, one row per row of the last chunk).
+#'}
+#'
+#'\subsection{Method `finish`}{
+#'Solve once every chunk has been fed: `list(values = (n, d, S), pred = (n, S),
+#'goal = (n, S) or NULL)`.
+#'}
+#'
+#'\subsection{Method `run_model`}{
+#'The whole run on a converted model: output layer `k` (1-based), its nodes
+#'`nodes` (1-based); the rows are instances of shape `dims` in the caller's
+#'layout. `progress(done, total)` is called after each chunk.
+#'}
+#'
+AgnosticRun <- new.env(parent = emptyenv())
+
+AgnosticRun$new <- function(spec_json, x, refs, groups) .Call(wrap__AgnosticRun__new, spec_json, x, refs, groups)
+
+AgnosticRun$total_rows <- function() .Call(wrap__AgnosticRun__total_rows, self)
+
+AgnosticRun$n_groups <- function() .Call(wrap__AgnosticRun__n_groups, self)
+
+AgnosticRun$next_chunk <- function(max_rows, n_threads) .Call(wrap__AgnosticRun__next_chunk, self, max_rows, n_threads)
+
+AgnosticRun$feed <- function(preds) .Call(wrap__AgnosticRun__feed, self, preds)
+
+AgnosticRun$finish <- function(n_threads) .Call(wrap__AgnosticRun__finish, self, n_threads)
+
+AgnosticRun$run_model <- function(model, k, nodes, dims, channels_first, max_rows, n_threads, progress) .Call(wrap__AgnosticRun__run_model, self, model, k, nodes, dims, channels_first, max_rows, n_threads, progress)
+
+#' @export
+`$.AgnosticRun` <- function (self, name) { func <- AgnosticRun[[name]]; environment(func) <- environment(); func }
+
+#' @export
+`[[.AgnosticRun` <- `$.AgnosticRun`
+
 # nolint end

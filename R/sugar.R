@@ -4,8 +4,10 @@
 #' `convert()` to [`Converter`], `run_grad()` to [`Gradient`], `run_smoothgrad()`
 #' to [`SmoothGrad`], `run_intgrad()` to [`IntegratedGradient`],
 #' `run_expgrad()` to [`ExpectedGradient`], `run_lrp()` to [`LRP`],
-#' `run_deeplift()` to [`DeepLift`], `run_deepshap()` to [`DeepSHAP`] and
-#' `run_cw()` to [`ConnectionWeights`].
+#' `run_deeplift()` to [`DeepLift`], `run_deepshap()` to [`DeepSHAP`],
+#' `run_cw()` to [`ConnectionWeights`], `run_occlusion()` to [`Occlusion`],
+#' `run_gradcam()` to [`GradCAM`], `run_lime()` to [`LIME`] and `run_shap()` to
+#' [`SHAP`].
 #'
 #' @param model A model (see [`Converter`]).
 #' @param converter A [`Converter`].
@@ -25,6 +27,8 @@
 #' run_deeplift(conv, x)
 #' run_deepshap(conv, x, data_ref = matrix(rnorm(20), 10, 2))
 #' run_cw(conv)
+#' run_occlusion(conv, x)
+#' run_shap(conv, x, data_ref = matrix(rnorm(20), 10, 2))
 #' @name innsight_sugar
 NULL
 
@@ -63,3 +67,21 @@ run_deepshap <- function(converter, data, ...) DeepSHAP$new(converter, data, ...
 #' @rdname innsight_sugar
 #' @export
 run_cw <- function(converter, data = NULL, ...) ConnectionWeights$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_occlusion <- function(converter, data, ...) Occlusion$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_gradcam <- function(converter, data, ...) GradCAM$new(converter, data, ...)
+
+#' @rdname innsight_sugar
+#' @export
+run_lime <- function(model, data, data_ref = NULL, ...) LIME$new(model, data, data_ref, ...)
+
+#' @rdname innsight_sugar
+#' @param data_ref Reference data of the model-agnostic methods (see [`LIME`] and
+#'   [`SHAP`]).
+#' @export
+run_shap <- function(model, data, data_ref = NULL, ...) SHAP$new(model, data, data_ref, ...)

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::propagate::{backward_to, GradientRule, Rule};
 use crate::scalar::Scalar;
 use crate::tensor::{fmt_shape, numel};
-use ndarray::{s, ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 use serde::Deserialize;
 
 /// The layer (1-based, in the model's layer list) and the upsampling.
@@ -113,7 +113,7 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, spec: &GradCamSpe
         let act = &trace.values[node];
         for s in 0..s_total {
             for r in 0..m {
-                let (gr, ar) = (grad.slice(s![s, r, ..]), act.index_axis(Axis(0), r));
+                let (gr, ar) = (grad.index_axis(Axis(0), s).index_axis_move(Axis(0), r), act.index_axis(Axis(0), r));
                 let (gr, ar) = (gr.as_standard_layout(), ar.as_standard_layout());
                 let (gs, av) = (gr.as_slice().unwrap_or(&[]), ar.as_slice().unwrap_or(&[]));
                 let mut cam = vec![0.0f64; hw];
