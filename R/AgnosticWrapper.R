@@ -7,10 +7,11 @@
 #' `neuralnet` or Keras model (built-in prediction functions), or any model with a
 #' prediction function `pred_fun(newdata)` and an `output_type`.
 #'
-#' Instances are passed to `pred_fun` as a data frame with one column per feature
-#' (images and signals flattened in R's column-major order of the instance shape),
-#' in chunks of many perturbed instances at once; `pred_fun` must return a numeric
-#' matrix (or vector, or data frame) with one row per row of `newdata`.
+#' `pred_fun` receives many perturbed instances at once: tabular data as a data
+#' frame with one column per feature (named like the data's columns), images and
+#' signals as an array `(instances, instance shape)` in the layout of the data. It
+#' must return a numeric matrix (or vector, or data frame) with one row per
+#' instance.
 #'
 #' The field `converter` holds a converter-like list (class
 #' `innsight_agnostic_wrapper`) with the entries `model`, `input_dim`,
@@ -109,13 +110,20 @@ AgnosticWrapper <- R6::R6Class("AgnosticWrapper",
     },
 
     # `pred_fun` on flattened rows, checked: a numeric matrix, one row per row.
+    # Tables reach it as a data frame with the feature names; images and signals as
+    # an array (instances, instance shape...) in the caller's layout (a data frame
+    # of 150528 columns per 224 x 224 x 3 image would cost more than the model).
     predict_rows = function(rows, call) {
-      newdata <- as.data.frame(rows)
-      nm <- private$feature_names()
-      if (length(nm) == ncol(newdata)) names(newdata) <- nm
+      if (length(private$user_dim) == 1) {
+        newdata <- as.data.frame(rows)
+        nm <- private$feature_names()
+        if (length(nm) == ncol(newdata)) names(newdata) <- nm
+      } else {
+        newdata <- array(rows, c(nrow(rows), private$user_dim))
+      }
       out <- tryCatch(private$info$pred_fun(newdata = newdata), error = function(e) {
         innsight_abort(c("{.arg pred_fun} failed on {nrow(newdata)} instance{?s}: {conditionMessage(e)}",
-                         "i" = "{.arg pred_fun} receives the instances as a data frame with one column per feature; reshape it there if the model needs arrays."),
+                         "i" = "{.arg pred_fun} receives tabular instances as a data frame with one column per feature, images and signals as an array (instances first)."),
                        kind = "prediction", call = call)
       })
       if (is.data.frame(out)) out <- as.matrix(out)
@@ -148,7 +156,10 @@ AgnosticWrapper <- R6::R6Class("AgnosticWrapper",
       run <- rust_call(AgnosticRun$new(to_json(spec), rows(x), rows(private$ref), as.integer(private$groups)), call = call)
       nodes <- self$output_idx[[1]]
       d <- prod(private$user_dim)
-      max_rows <- max(1, min(1e5, floor(2^26 / (8 * d))))
+      # small chunks (4 MB of rows by default): their buffers are reused by the
+      # allocator instead of being mapped fresh for every chunk, which costs more
+      # than the forward pass of a small network
+      max_rows <- max(1, min(1e5, floor(getOption("innsight.agnostic_chunk_bytes", 2^22) / (8 * d))))
       progress <- if (self$verbose) progress_reporter(private$method_name) else NULL
       threads <- innsight_threads()
       res <- if (private$in_core()) {

@@ -8,8 +8,9 @@
 #'   values from it. Default (`NULL`): `data` itself. For images, one baseline
 #'   image (e.g. all zeros or the mean image) is usual.
 #' @param pred_fun (`function` or `NULL`)\cr A prediction function with an
-#'   argument `newdata` (a data frame with one column per feature, many rows)
-#'   returning one row of outputs per row. Needed for models other than
+#'   argument `newdata` (tables: a data frame with one column per feature;
+#'   images and signals: an array with the instances on the first axis, in the
+#'   layout of `data`) returning one row of outputs per instance. Needed for models other than
 #'   [`Converter`], `neuralnet` and Keras models; replaces the built-in one when
 #'   given.
 #' @param channels_first (`logical(1)`)\cr Whether the channel axis of image and
