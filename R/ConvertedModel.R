@@ -25,7 +25,7 @@ ConvertedModel <- R6::R6Class("ConvertedModel",
     #'   (stored as such by a float converter even where that rounds them).
     initialize = function(spec, weights, dtype = "float", single = FALSE) {
       private$spec_json <- if (is.character(spec)) spec else to_json(spec)
-      private$blob <- if (is.raw(weights)) weights else rust_call(weights_blob(weights, dtype, single))
+      private$blob <- if (is.raw(weights)) weights else weights_to_blob(weights, dtype, single)
       private$default_dtype <- dtype
       h <- self$handle(dtype)
       self$input_dim <- lapply(h$input_dims(), as.integer)

@@ -53,6 +53,10 @@ check_node_ids <- function(x, arg, n_layers, call) {
 
 # Convert an array-like weight to a plain double array.
 as_weight <- function(x, what, call) {
+  # a double array is passed on as it is (no copy of large weights), and so is a
+  # weight drawn while writing the blob (imagenet_model()'s random weights)
+  if (inherits(x, "innsight_draw")) return(x)
+  if (is.double(x) && (is.array(x) || is.null(attributes(x)))) return(x)
   if (is.data.frame(x)) x <- as.matrix(x)
   x <- tryCatch(as.array(x), error = function(e) NULL)
   if (is.null(x) || !(is.numeric(x) || is.logical(x))) {

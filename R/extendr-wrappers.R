@@ -91,6 +91,13 @@ image_resize <- function(x, height, width, filter, lo, hi) .Call(wrap__image_res
 #' @noRd
 release_free_memory <- function() .Call(wrap__release_free_memory)
 
+#' The kernels' instruction sets: `cpu` (the widest the CPU supports), `kernels`
+#' (what the core's own kernels use, after the `INNSIGHT_ISA` cap) and `gemm` (what
+#' the gemm crate's matrix kernels pick: it is built with its AVX-512 kernels and
+#' dispatches on its own, ignoring the cap).
+#' @noRd
+kernel_isa <- function() .Call(wrap__kernel_isa)
+
 #' A converted model (internal handle).
 #'
 #' The graph's dense and convolution layers may borrow their weights from `blob`
@@ -143,6 +150,39 @@ Model$dtype <- function() .Call(wrap__Model__dtype, self)
 
 #' @export
 `[[.Model` <- `$.Model`
+
+#' A weight blob filled piece by piece from R (internal): for weights R draws in
+#' chunks (random initialisation), so that no tensor ever exists whole as R doubles.
+#' @noRd
+#'
+#' @section Methods:
+#'\subsection{Method `new`}{
+#'A blob for tensors `names` with `dims` (list of numeric vectors) stored as
+#'`dtype` (`"float"`: F32, `"double"`: F64), allocated at once.
+#'}
+#'
+#'\subsection{Method `fill`}{
+#'Write `values` (column-major, R's order) at positions `start`, `start + 1`,
+#'... (0-based) of tensor `index` (1-based, in the order of `names`).
+#'}
+#'
+#'\subsection{Method `finish`}{
+#'The finished blob; an error if any tensor was not filled completely.
+#'}
+#'
+BlobBuilder <- new.env(parent = emptyenv())
+
+BlobBuilder$new <- function(names, dims, dtype) .Call(wrap__BlobBuilder__new, names, dims, dtype)
+
+BlobBuilder$fill <- function(index, start, values) .Call(wrap__BlobBuilder__fill, self, index, start, values)
+
+BlobBuilder$finish <- function() .Call(wrap__BlobBuilder__finish, self)
+
+#' @export
+`$.BlobBuilder` <- function (self, name) { func <- BlobBuilder[[name]]; environment(func) <- environment(); func }
+
+#' @export
+`[[.BlobBuilder` <- `$.BlobBuilder`
 
 #' A model-agnostic run in progress (internal).
 #' @noRd

@@ -68,10 +68,16 @@ imagenet_model <- function(arch = c("vgg16", "vgg19", "resnet50"), weights = NUL
   if (is.null(weights)) {
     cli::cli_inform(c("i" = "{.fn imagenet_model} ({arch}): random weights: explanations show the architecture, not ImageNet knowledge."),
                     class = "innsight_message")
-    model <- inet_with_seed(seed, imagenet_list(arch, init = "random"))
-    # drawn like torchvision's float32 parameters: a float converter stores them in
-    # single precision (one copy of the weights, half the memory of R's doubles)
-    attr(model, "innsight_single") <- TRUE
+    # The weights are drawn while converting, chunk by chunk straight into the
+    # converter's weight blob (init = "lazy"): no tensor exists whole as R doubles.
+    # Drawn like torchvision's float32 parameters, a float converter stores them in
+    # single precision.
+    labels <- imagenet_output_names()
+    return(inet_with_seed(seed, {
+      model <- imagenet_list(arch, init = "lazy")
+      attr(model, "innsight_single") <- TRUE
+      Converter$new(model, output_names = labels, dtype = dtype)
+    }))
   } else {
     if (!is.character(weights) || length(weights) != 1 || is.na(weights)) {
       innsight_abort("{.arg weights} must be the path of a weight file or {.code NULL}, not {.obj_type_friendly {weights}}.",
@@ -137,8 +143,10 @@ imagenet_output_names <- function() {
 #   * `param_shapes`: the expected shape of every parameter entry.
 # With `init = "random"` the parameters are drawn as torchvision initialises them;
 # with `init = "none"` the parameter entries are left out (a weight loader fills
-# them in, checking `param_shapes`).
-imagenet_list <- function(arch, init = c("random", "none")) {
+# them in, checking `param_shapes`); `init = "lazy"` gives the random parameters as
+# draws (`inet_draw()`), drawn in the same order when the converter writes its
+# weight blob (`weights_to_blob()`), so the weights equal those of "random".
+imagenet_list <- function(arch, init = c("random", "none", "lazy")) {
   init <- match.arg(init)
   switch(arch,
     vgg16 = inet_vgg(c(2, 2, 3, 3, 3), init),
@@ -174,17 +182,33 @@ inet_graph <- function() {
   list(add = add, finish = finish)
 }
 
-# Random arrays with the dimensions set in place (no copy of the values).
-inet_rnorm <- function(dims, sd) {
+# Random arrays with the dimensions set in place (no copy of the values), or with
+# `lazy`, the recipe for drawing them later (`inet_draw()`).
+inet_rnorm <- function(dims, sd, lazy = FALSE) {
+  if (lazy) return(inet_draw(dims, "normal", sd = sd))
   x <- stats::rnorm(prod(dims), sd = sd)
   dim(x) <- dims
   x
 }
 
-inet_runif <- function(dims, bound) {
+inet_runif <- function(dims, bound, lazy = FALSE) {
+  if (lazy) return(inet_draw(dims, "uniform", bound = bound))
   x <- stats::runif(prod(dims), -bound, bound)
   if (length(dims) > 1) dim(x) <- dims
   x
+}
+
+# A weight drawn when the blob is written: `dims`, the distribution and its
+# parameter. `draw_values()` draws `n` values of it, in R's column-major order.
+inet_draw <- function(dims, dist, sd = NULL, bound = NULL) {
+  structure(list(dims = as.integer(dims), dist = dist, sd = sd, bound = bound), class = "innsight_draw")
+}
+
+draw_values <- function(d, n) {
+  switch(d$dist,
+    normal = stats::rnorm(n, sd = d$sd),
+    uniform = stats::runif(n, -d$bound, d$bound)
+  )
 }
 
 # A convolution (torchvision init: Kaiming normal, fan_out, ReLU gain; zero bias).
@@ -195,8 +219,8 @@ inet_conv <- function(c_out, c_in, k, stride = 1, padding = 0, act = "linear", n
                 torch_name = name,
                 torch_params = if (bias) c(weight = "weight", bias = "bias") else c(weight = "weight"),
                 param_shapes = list(weight = shape, bias = c_out))
-  if (init == "random") {
-    layer$weight <- inet_rnorm(shape, sd = sqrt(2 / (c_out * k * k)))
+  if (init != "none") {
+    layer$weight <- inet_rnorm(shape, sd = sqrt(2 / (c_out * k * k)), lazy = init == "lazy")
     layer$bias <- numeric(c_out)
   } else if (!bias) {
     layer$bias <- numeric(c_out) # nothing to load: torchvision's convolution has no bias
@@ -209,14 +233,15 @@ inet_dense <- function(n_out, n_in, act, name, init = "random", kind = c("vgg", 
   layer <- list(type = "Dense", activation_name = act, torch_name = name,
                 torch_params = c(weight = "weight", bias = "bias"),
                 param_shapes = list(weight = c(n_out, n_in), bias = n_out))
-  if (init == "random") {
+  if (init != "none") {
+    lazy <- init == "lazy"
     if (kind == "vgg") {
-      layer$weight <- inet_rnorm(c(n_out, n_in), sd = 0.01)
+      layer$weight <- inet_rnorm(c(n_out, n_in), sd = 0.01, lazy = lazy)
       layer$bias <- numeric(n_out)
     } else {
       # nn.Linear's own init: Kaiming uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-      layer$weight <- inet_runif(c(n_out, n_in), 1 / sqrt(n_in))
-      layer$bias <- inet_runif(n_out, 1 / sqrt(n_in))
+      layer$weight <- inet_runif(c(n_out, n_in), 1 / sqrt(n_in), lazy = lazy)
+      layer$bias <- inet_runif(n_out, 1 / sqrt(n_in), lazy = lazy)
     }
   }
   layer
@@ -226,7 +251,7 @@ inet_bn <- function(c, name, init = "random") {
   layer <- list(type = "BatchNorm", num_features = c, eps = 1e-5, torch_name = name,
                 torch_params = c(gamma = "weight", beta = "bias", run_mean = "running_mean", run_var = "running_var"),
                 param_shapes = list(gamma = c, beta = c, run_mean = c, run_var = c))
-  if (init == "random") {
+  if (init != "none") {
     layer$gamma <- rep(1, c)
     layer$beta <- numeric(c)
     layer$run_mean <- numeric(c)

@@ -127,9 +127,16 @@ gemm <- function(n = 4096L, reps = 3L) {
   list(median_s = med, gflops = 2 * n^3 / med / 1e9, n = n)
 }
 
+# e.g. "gemm avx2, own kernels avx2 (CPU avx2)"
+isa_note <- function() {
+  k <- tryCatch(innsight:::kernel_isa(), error = function(e) NULL)
+  if (is.null(k)) return("?")
+  sprintf("gemm %s, own kernels %s (CPU %s)", k[["gemm"]], k[["kernels"]], k[["cpu"]])
+}
+
 versions <- function() {
   list(R = paste(R.version$major, R.version$minor, sep = "."),
-       innsight = as.character(utils::packageVersion("innsight")), threads = threads)
+       innsight = as.character(utils::packageVersion("innsight")), threads = threads, isa = isa_note())
 }
 
 json <- function(x) jsonlite::toJSON(x, auto_unbox = TRUE, digits = NA, null = "null", na = "null")

@@ -258,7 +258,16 @@ def versions():
     except Exception:  # pragma: no cover
         zv = getattr(zennit, "__version__", "?")
     return {"python": sys.version.split()[0], "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "captum": captum.__version__, "zennit": zv, "threads": torch.get_num_threads()}
+            "captum": captum.__version__, "zennit": zv, "threads": torch.get_num_threads(),
+            "cpu_capability": cpu_capability()}
+
+
+def cpu_capability():
+    """The vector ISA torch's CPU kernels dispatch to here (e.g. AVX2, AVX512)."""
+    try:
+        return torch.backends.cpu.get_cpu_capability()
+    except Exception:  # pragma: no cover (older torch)
+        return "?"
 
 
 def worker(arch):

@@ -63,3 +63,41 @@ test_that("the blob survives saveRDS() and rebuilt handles borrow from the read 
   expect_identical(predict(conv2, x), p)
   expect_identical(predict(conv2, x, dtype = "double"), predict(conv, x, dtype = "double"))
 })
+
+test_that("weights of every rank reach the blob in row-major order", {
+  # dims chosen so that no axis length repeats: a transposition slip cannot hide
+  w <- list(a = array(rnorm(5 * 7), c(5, 7)), b = array(rnorm(2 * 3 * 4), c(2, 3, 4)),
+            c = array(rnorm(2 * 3 * 4 * 5), c(2, 3, 4, 5)), d = rnorm(6), big = array(rnorm(130 * 67), c(130, 67)))
+  back <- innsight:::weights_from_blob(innsight:::rust_call(innsight:::weights_blob(w, "double", FALSE)))
+  for (k in names(w)) expect_identical(as.vector(back[[k]]), as.vector(w[[k]]), label = k)
+  expect_identical(dim(back$c), c(2L, 3L, 4L, 5L))
+  # float storage when `single`: each value rounded once
+  back32 <- innsight:::weights_from_blob(innsight:::rust_call(innsight:::weights_blob(w, "float", TRUE)))
+  expect_identical(as.vector(back32$big), as.vector(to_single(w$big)))
+})
+
+test_that("bad weights are refused while streaming them into the blob", {
+  expect_innsight_error(innsight:::rust_call(innsight:::weights_blob(list(a = c(1, NA)), "float", FALSE)), regexp = "non-finite")
+  expect_innsight_error(innsight:::rust_call(innsight:::weights_blob(list(a = c(1, 1e300)), "float", TRUE)),
+                        regexp = "single precision.s range")
+  # without `single`, such values keep double precision instead
+  blob <- innsight:::rust_call(innsight:::weights_blob(list(a = c(1, 1e300)), "float", FALSE))
+  expect_identical(as.vector(innsight:::weights_from_blob(blob)$a), c(1, 1e300))
+})
+
+test_that("weights drawn in chunks into the blob equal weights drawn whole", {
+  withr::local_options(innsight.draw_chunk = 7)
+  build <- function(init) {
+    set.seed(3)
+    m <- innsight:::inet_resnet(c(1, 2), init, widths = c(8, 16), n_classes = 10, input_dim = c(3L, 32L, 32L))
+    attr(m, "innsight_single") <- TRUE
+    Converter$new(m)
+  }
+  eager <- build("random")
+  lazy <- build("lazy")
+  expect_identical(blob_of(lazy), blob_of(eager))
+  # a draw is a recipe, not values
+  d <- innsight:::inet_rnorm(c(4, 3), 1, lazy = TRUE)
+  expect_s3_class(d, "innsight_draw")
+  expect_identical(d$dims, c(4L, 3L))
+})

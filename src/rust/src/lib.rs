@@ -8,14 +8,17 @@ use extendr_api::prelude::*;
 extendr_module! {
     mod innsight;
     use model;
+    use blob;
     use agnostic;
     use run;
     use io;
     use image;
     use memory;
+    use isa;
 }
 
-pub use ffi::{agnostic, model, run};
+pub use ffi::{agnostic, blob, model, run};
 pub use ffi::io;
 pub use ffi::image;
 pub use ffi::memory;
+pub use ffi::isa;

@@ -4,17 +4,17 @@
 //! handle lost by `saveRDS()` is rebuilt from it, and the weights exist once in R's
 //! memory instead of as R doubles next to the core's copy.
 
-use super::convert::{r_dims, tensor_from_r, view_to_r, weight_from_r};
-use innsight_core::io::tensors::{write_tensors, TensorFile};
+use super::blob::{all_single, blob_dtype, plan_tensors, r_tensors};
+use super::convert::{r_dims, raw_vector, tensor_from_r, view_to_r};
+use innsight_core::io::tensors::TensorFile;
 use innsight_core::io::Dtype;
 use ndarray::ArrayD;
-use std::collections::BTreeMap;
 use super::error::{arg_err, guarded, to_r};
 use super::threads::with_threads;
 use extendr_api::prelude::*;
 type RResult<T> = std::result::Result<T, extendr_api::Error>;
 use innsight_core::layers::weight_matrix::matrix_dims;
-use innsight_core::layers::{WeightMatrix, WeightSource, WeightTensor, Weights};
+use innsight_core::layers::{WeightMatrix, WeightSource, WeightTensor};
 use innsight_core::Scalar;
 use innsight_core::tensor::Shape;
 use innsight_core::{Graph, ModelSpec, Result as CoreResult};
@@ -104,14 +104,6 @@ fn build(spec_json: &str, blob: &[u8], dtype: &str) -> CoreResult<AnyGraph> {
     })
 }
 
-fn blob_dtype(dtype: &str) -> CoreResult<Dtype> {
-    match dtype {
-        "float" => Ok(Dtype::F32),
-        "double" => Ok(Dtype::F64),
-        other => Err(arg_err(format!("`dtype` must be \"float\" or \"double\", got \"{other}\""))),
-    }
-}
-
 /// The model's weights (named R arrays, `layers.<i>.<name>`) as one safetensors byte
 /// vector: what R keeps of a converted model. A float converter stores single
 /// precision when that loses nothing (every value is a float, as with weights from
@@ -124,24 +116,18 @@ fn blob_dtype(dtype: &str) -> CoreResult<Dtype> {
 /// @noRd
 #[extendr]
 fn weights_blob(weights: List, dtype: &str, single: bool) -> RResult<Robj> {
-    let enc = to_r(guarded(|| {
-        let mut w = Weights::new();
-        for (name, value) in weights.iter() {
-            w.insert(name.to_string(), weight_from_r(&value, name)?);
-        }
-        let exact = |a: &ArrayD<f64>| a.iter().all(|&v| (v as f32) as f64 == v);
+    // keep the R objects alive while their data is borrowed
+    let named: Vec<(String, Robj)> = weights.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let (tensors, plan) = to_r(guarded(|| {
+        let tensors = r_tensors(&named)?;
         let dt = match blob_dtype(dtype)? {
-            Dtype::F32 if single || w.values().all(exact) => Dtype::F32,
+            Dtype::F32 if single || all_single(&tensors) => Dtype::F32,
             _ => Dtype::F64,
         };
-        let list: Vec<(&str, &ArrayD<f64>)> = w.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        write_tensors(&list, dt, &BTreeMap::new())
+        let plan = plan_tensors(&tensors, dt)?;
+        Ok((tensors, plan))
     }))?;
-    let mut raw: Robj = Raw::new(enc.header.len() + enc.data.len()).into();
-    let out = raw.as_raw_slice_mut().ok_or_else(|| Error::Other("cannot allocate the weight blob".into()))?;
-    out[..enc.header.len()].copy_from_slice(&enc.header);
-    out[enc.header.len()..].copy_from_slice(&enc.data);
-    Ok(raw)
+    raw_vector(plan.total, |out| plan.write(&tensors, out))
 }
 
 /// A weight blob's tensors as named R double arrays (file order).
