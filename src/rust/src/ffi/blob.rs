@@ -8,12 +8,13 @@
 use super::convert::{r_dims, raw_vector};
 use super::error::{guarded, to_r};
 use extendr_api::prelude::*;
-use innsight_core::layout::f_chunk_to_c_order;
-type RResult<T> = std::result::Result<T, extendr_api::Error>;
 use innsight_core::io::tensors::{header, TableRow};
 use innsight_core::io::Dtype;
+use innsight_core::layout::{f_chunk_to_c_order, f_to_c_order};
 use innsight_core::{Error as CoreError, Result as CoreResult};
-use innsight_core::layout::f_to_c_order;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+type RResult<T> = std::result::Result<T, extendr_api::Error>;
 
 /// `"float"` → F32, `"double"` → F64.
 pub fn blob_dtype(dtype: &str) -> CoreResult<Dtype> {
@@ -23,8 +24,24 @@ pub fn blob_dtype(dtype: &str) -> CoreResult<Dtype> {
         other => Err(CoreError::Argument(format!("`dtype` must be \"float\" or \"double\", got \"{other}\""))),
     }
 }
-use rayon::prelude::*;
-use std::collections::BTreeMap;
+
+/// An error unless every value of weight `name` is finite.
+fn check_finite(name: &str, data: &[f64]) -> CoreResult<()> {
+    if data.par_iter().any(|v| !v.is_finite()) {
+        return Err(CoreError::Spec(format!("weight `{name}` contains missing or non-finite values")));
+    }
+    Ok(())
+}
+
+/// The indices of `names` in name order (the blob's); an error if a name repeats.
+fn name_order<S: AsRef<str>>(names: &[S]) -> CoreResult<Vec<usize>> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].as_ref().cmp(names[b].as_ref()));
+    if let Some(w) = order.windows(2).find(|w| names[w[0]].as_ref() == names[w[1]].as_ref()) {
+        return Err(CoreError::Argument(format!("two tensors are named `{}`", names[w[0]].as_ref())));
+    }
+    Ok(order)
+}
 
 /// One named R double array, borrowed.
 pub struct RTensor<'a> {
@@ -37,19 +54,15 @@ pub struct RTensor<'a> {
 /// safetensors header lists them. Rejects non-double entries, non-finite values and
 /// repeated names.
 pub fn r_tensors<'a>(named: &'a [(String, extendr_api::Robj)]) -> CoreResult<Vec<RTensor<'a>>> {
+    let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
     let mut out = Vec::with_capacity(named.len());
-    for (name, value) in named {
+    for i in name_order(&names)? {
+        let (name, value) = &named[i];
         let data = value
             .as_real_slice()
             .ok_or_else(|| CoreError::Data(format!("`{name}` must be a numeric (double) array")))?;
-        if data.par_iter().any(|v| !v.is_finite()) {
-            return Err(CoreError::Spec(format!("weight `{name}` contains missing or non-finite values")));
-        }
+        check_finite(name, data)?;
         out.push(RTensor { name, data, dims: r_dims(value) });
-    }
-    out.sort_by(|a, b| a.name.cmp(b.name));
-    if let Some(w) = out.windows(2).find(|w| w[0].name == w[1].name) {
-        return Err(CoreError::Argument(format!("two tensors are named `{}`", w[0].name)));
     }
     Ok(out)
 }
@@ -110,7 +123,7 @@ pub fn plan(entries: &[(&str, &[usize])], dtype: Dtype) -> CoreResult<BlobPlan> 
 }
 
 impl BlobPlan {
-    /// The byte range of tensor `i` within the data section.
+    /// The byte range of tensor `i` (blob order) within the blob.
     pub fn range(&self, i: usize) -> std::ops::Range<usize> {
         self.header.len() + self.offsets[i]..self.header.len() + self.offsets[i + 1]
     }
@@ -180,11 +193,7 @@ impl BlobBuilder {
             if names.len() != dims.len() {
                 return Err(CoreError::Internal("one shape per tensor name".into()));
             }
-            let mut order: Vec<usize> = (0..names.len()).collect();
-            order.sort_by(|&a, &b| names[a].cmp(&names[b]));
-            if let Some(w) = order.windows(2).find(|w| names[w[0]] == names[w[1]]) {
-                return Err(CoreError::Argument(format!("two tensors are named `{}`", names[w[0]])));
-            }
+            let order = name_order(&names)?;
             let entries: Vec<(&str, &[usize])> = order.iter().map(|&i| (names[i].as_str(), dims[i].as_slice())).collect();
             Ok((plan(&entries, dt)?, order))
         }))?;
@@ -218,9 +227,7 @@ impl BlobBuilder {
             if start + data.len() > n {
                 return Err(CoreError::Internal(format!("values beyond the end of tensor `{name}`")));
             }
-            if data.iter().any(|v| !v.is_finite()) {
-                return Err(CoreError::Spec(format!("weight `{name}` contains missing or non-finite values")));
-            }
+            check_finite(name, data)?;
             if self.plan.dtype == Dtype::F32 {
                 check_single_range(name, data)?;
             }

@@ -1,15 +1,16 @@
 //! The vector instruction set (ISA) of the core's kernels, chosen at run time.
 //!
 //! The package is built for the x86-64 baseline (SSE2), so that one binary runs on
-//! every x86 server. Hot element-wise kernels are compiled a second and third time
-//! with AVX2+FMA and AVX-512 enabled (`#[target_feature]`) and picked here, once per
-//! call, from what the CPU reports. The `gemm` crate dispatches its matrix kernels
-//! the same way on its own (with its `x86-v4` feature: AVX-512 where available).
+//! every x86 server; kernels compiled for wider instruction sets are picked at run
+//! time from what the CPU reports. The `gemm` crate does this for its matrix
+//! kernels on its own (with its `x86-v4` feature: AVX-512 where available); the
+//! core's own element-wise kernels are not multiversioned yet (issue 14), so today
+//! this module detects and reports.
 //!
-//! `INNSIGHT_ISA` (environment, read once) or [`set_cap`] (the R option
-//! `innsight.isa`) caps the choice, e.g. `avx2` on an AVX-512 machine, so that the
-//! paths can be compared on one machine. The cap applies to the core's own kernels;
-//! gemm's choice cannot be capped from outside the crate.
+//! `INNSIGHT_ISA` (environment, read once) or [`set_cap`] caps the level, e.g.
+//! `avx2` on an AVX-512 machine, so that paths can be compared on one machine. The
+//! cap applies to the core's own kernels; gemm's choice cannot be capped from
+//! outside the crate.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
@@ -98,34 +99,6 @@ pub fn active() -> Isa {
 /// The levels this CPU can run, narrowest first (for tests comparing the paths).
 pub fn available() -> Vec<Isa> {
     [Isa::Baseline, Isa::Avx2, Isa::Avx512].into_iter().filter(|&i| i <= detected()).collect()
-}
-
-/// Define `$name` as an element-wise kernel compiled for every level and dispatched
-/// by [`active`]. The body is written once, for plain slices; the compiler
-/// vectorises it at each level's width.
-#[macro_export]
-macro_rules! multiversion {
-    ($(#[$m:meta])* $vis:vis fn $name:ident<$t:ident: $bound:path>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$m])*
-        $vis fn $name<$t: $bound>($($arg: $ty),*) {
-            #[inline(always)]
-            fn body<$t: $bound>($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2<$t: $bound>($($arg: $ty),*) { body($($arg),*) }
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f")]
-            unsafe fn avx512<$t: $bound>($($arg: $ty),*) { body($($arg),*) }
-            match $crate::isa::active() {
-                // SAFETY: `active()` never exceeds what the CPU reports.
-                #[cfg(target_arch = "x86_64")]
-                $crate::isa::Isa::Avx512 => unsafe { avx512($($arg),*) },
-                #[cfg(target_arch = "x86_64")]
-                $crate::isa::Isa::Avx2 => unsafe { avx2($($arg),*) },
-                _ => body($($arg),*),
-            }
-        }
-    };
 }
 
 #[cfg(test)]
