@@ -109,38 +109,9 @@ AgnosticWrapper <- R6::R6Class("AgnosticWrapper",
       private$predict_rows(matrix(x, nrow = dim(x)[1]), call)
     },
 
-    # `pred_fun` on flattened rows, checked: a numeric matrix, one row per row.
-    # Tables reach it as a data frame with the feature names; images and signals as
-    # an array (instances, instance shape...) in the caller's layout (a data frame
-    # of 150528 columns per 224 x 224 x 3 image would cost more than the model).
+    # `pred_fun` on flattened rows (see agnostic_predict_rows()).
     predict_rows = function(rows, call) {
-      if (length(private$user_dim) == 1) {
-        newdata <- as.data.frame(rows)
-        nm <- private$feature_names()
-        if (length(nm) == ncol(newdata)) names(newdata) <- nm
-      } else {
-        newdata <- array(rows, c(nrow(rows), private$user_dim))
-      }
-      out <- tryCatch(private$info$pred_fun(newdata = newdata), error = function(e) {
-        innsight_abort(c("{.arg pred_fun} failed on {nrow(newdata)} instance{?s}: {conditionMessage(e)}",
-                         "i" = "{.arg pred_fun} receives tabular instances as a data frame with one column per feature, images and signals as an array (instances first)."),
-                       kind = "prediction", call = call)
-      })
-      if (is.data.frame(out)) out <- as.matrix(out)
-      if (is.null(dim(out))) out <- matrix(out, ncol = 1)
-      if (!is.numeric(out) || length(dim(out)) != 2) {
-        innsight_abort("{.arg pred_fun} must return a numeric matrix, vector or data frame, not {.obj_type_friendly {out}}.",
-                       kind = "prediction", call = call)
-      }
-      if (nrow(out) != nrow(newdata)) {
-        innsight_abort("{.arg pred_fun} returned {nrow(out)} row{?s} for {nrow(newdata)} instance{?s}; it must return one row per row of {.arg newdata}.",
-                       kind = "prediction", call = call)
-      }
-      if (anyNA(out) || any(!is.finite(out))) {
-        innsight_abort("{.arg pred_fun} returned missing or non-finite values (NA, NaN or Inf).", kind = "prediction", call = call)
-      }
-      storage.mode(out) <- "double"
-      out
+      agnostic_predict_rows(private$info$pred_fun, private$user_dim, private$feature_names(), rows, call)
     },
 
     feature_names = function() {
@@ -149,45 +120,105 @@ AgnosticWrapper <- R6::R6Class("AgnosticWrapper",
       character(0)
     },
 
-    # One call into the core (Converter), or a loop over chunks of rows calling pred_fun.
+    # The run as a job over chunks of instances (see run_job()): the coalitions
+    # come from the spec's seed, the same for every chunk.
     run_agnostic = function(spec, call) {
-      x <- self$data[[1]]
-      rows <- function(a) matrix(a, nrow = dim(a)[1])
-      run <- rust_call(AgnosticRun$new(to_json(spec), rows(x), rows(private$ref), as.integer(private$groups)), call = call)
-      nodes <- self$output_idx[[1]]
-      d <- prod(private$user_dim)
-      # small chunks (4 MB of rows by default): their buffers are reused by the
-      # allocator instead of being mapped fresh for every chunk, which costs more
-      # than the forward pass of a small network
-      max_rows <- max(1, min(1e5, floor(getOption("innsight.agnostic_chunk_bytes", 2^22) / (8 * d))))
-      progress <- if (self$verbose) progress_reporter(private$method_name) else NULL
-      threads <- innsight_threads()
-      res <- if (private$in_core()) {
-        handle <- private$info$converter$model$handle(self$dtype)
-        rust_call(run$run_model(handle, 1L, nodes, as.integer(private$user_dim), self$channels_first, max_rows,
-                                threads, progress), call = call)
-      } else {
-        total <- run$total_rows()
-        done <- 0
-        repeat {
-          chunk <- rust_call(run$next_chunk(max_rows, threads), call = call)
-          if (is.null(chunk)) break
-          out <- private$predict_rows(chunk, call)
-          rust_call(run$feed(out[, nodes, drop = FALSE]), call = call)
-          done <- done + nrow(chunk)
-          if (!is.null(progress)) progress(done, total)
-        }
-        rust_call(run$finish(threads), call = call)
-      }
-      S <- length(nodes)
-      n <- dim(x)[1]
-      self$result <- list(list(array(res$values, c(n, private$user_dim, S))))
-      self$preds <- list(res$pred)
-      self$decomp_goal <- list(res$goal)
+      job <- agnostic_job(spec, private$ref, private$groups, self$output_idx[[1]], private$user_dim, private$info,
+                          private$feature_names(), self$channels_first, self$dtype)
+      res <- run_method_job(self, job, private$method_name, call)
+      self$result <- res$result
+      self$preds <- res$pred
+      self$decomp_goal <- res$goal
       invisible(self)
     }
   )
 )
+
+# One call into the core (Converter), or a loop over chunks of rows calling
+# pred_fun, for the instances `data[[1]]`.
+agnostic_job <- function(spec, ref, groups, nodes, user_dim, info, feature_names, channels_first, dtype) {
+  # evaluate every argument here: an unevaluated promise would travel to a
+  # worker and be evaluated there (drawing the seed from the worker's generator)
+  lapply(list(spec, ref, groups, nodes, user_dim, feature_names, channels_first, dtype), force)
+  # only what the run needs travels with the job: the converted model (its
+  # weight blob) or the user's prediction function
+  pred_fun <- info$pred_fun
+  model <- if (is.null(pred_fun)) info$converter$model
+  rm(info)
+  run <- function(data, rows, progress = NULL, call = NULL) {
+    x <- data[[1]]
+    as_rows <- function(a) matrix(a, nrow = dim(a)[1])
+    session <- rust_call(AgnosticRun$new(to_json(spec), as_rows(x), as_rows(ref), as.integer(groups)), call = call)
+    d <- prod(user_dim)
+    # small chunks (4 MB of rows by default): their buffers are reused by the
+    # allocator instead of being mapped fresh for every chunk, which costs more
+    # than the forward pass of a small network
+    max_rows <- max(1, min(1e5, floor(getOption("innsight.agnostic_chunk_bytes", 2^22) / (8 * d))))
+    threads <- innsight_threads()
+    res <- if (is.null(pred_fun)) {
+      handle <- model$handle(dtype)
+      rust_call(session$run_model(handle, 1L, nodes, as.integer(user_dim), channels_first, max_rows,
+                                  threads, progress), call = call)
+    } else {
+      total <- session$total_rows()
+      done <- 0
+      repeat {
+        chunk <- rust_call(session$next_chunk(max_rows, threads), call = call)
+        if (is.null(chunk)) break
+        out <- agnostic_predict_rows(pred_fun, user_dim, feature_names, chunk, call)
+        rust_call(session$feed(out[, nodes, drop = FALSE]), call = call)
+        done <- done + nrow(chunk)
+        if (!is.null(progress)) progress(done, total)
+      }
+      rust_call(session$finish(threads), call = call)
+    }
+    n <- dim(x)[1]
+    list(result = list(list(array(res$values, c(n, user_dim, length(nodes))))), output_index = 1L,
+         pred = list(res$pred), goal = list(res$goal))
+  }
+  list(run = run, pred_fun = pred_fun, summarise = function(part) summarise_part(part, list(agnostic_dim_cf(user_dim, channels_first)), channels_first),
+       merge = merge_part_summaries)
+}
+
+# The instance shape with channels first.
+agnostic_dim_cf <- function(user_dim, channels_first) {
+  rank <- length(user_dim)
+  if (channels_first || rank == 1) user_dim else c(user_dim[rank], user_dim[-rank])
+}
+
+# `pred_fun` on flattened rows, checked: a numeric matrix, one row per row.
+# Tables reach it as a data frame with the feature names; images and signals as
+# an array (instances, instance shape...) in the caller's layout (a data frame
+# of 150528 columns per 224 x 224 x 3 image would cost more than the model).
+agnostic_predict_rows <- function(pred_fun, user_dim, feature_names, rows, call) {
+  if (length(user_dim) == 1) {
+    newdata <- as.data.frame(rows)
+    nm <- feature_names
+    if (length(nm) == ncol(newdata)) names(newdata) <- nm
+  } else {
+    newdata <- array(rows, c(nrow(rows), user_dim))
+  }
+  out <- tryCatch(pred_fun(newdata = newdata), error = function(e) {
+    innsight_abort(c("{.arg pred_fun} failed on {nrow(newdata)} instance{?s}: {conditionMessage(e)}",
+                     "i" = "{.arg pred_fun} receives tabular instances as a data frame with one column per feature, images and signals as an array (instances first)."),
+                   kind = "prediction", call = call)
+  })
+  if (is.data.frame(out)) out <- as.matrix(out)
+  if (is.null(dim(out))) out <- matrix(out, ncol = 1)
+  if (!is.numeric(out) || length(dim(out)) != 2) {
+    innsight_abort("{.arg pred_fun} must return a numeric matrix, vector or data frame, not {.obj_type_friendly {out}}.",
+                   kind = "prediction", call = call)
+  }
+  if (nrow(out) != nrow(newdata)) {
+    innsight_abort("{.arg pred_fun} returned {nrow(out)} row{?s} for {nrow(newdata)} instance{?s}; it must return one row per row of {.arg newdata}.",
+                   kind = "prediction", call = call)
+  }
+  if (anyNA(out) || any(!is.finite(out))) {
+    innsight_abort("{.arg pred_fun} returned missing or non-finite values (NA, NaN or Inf).", kind = "prediction", call = call)
+  }
+  storage.mode(out) <- "double"
+  out
+}
 
 # Data of a model-agnostic method as a numeric array, batch axis first.
 instance_array <- function(data, arg, call) {

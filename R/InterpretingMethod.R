@@ -39,6 +39,13 @@ InterpretingMethod <- R6::R6Class("InterpretingMethod",
     result = NULL,
     preds = NULL,
     decomp_goal = NULL,
+    #' @field result_summary For a method run by [explain_dataset()] with
+    #'   `keep = "summary"`: the summary of the attributions (an internal
+    #'   structure; read it with `summary()`), else `NULL`.
+    result_summary = NULL,
+    #' @field chunk_files For a method run by [explain_dataset()] with `dir`: the
+    #'   files holding the results chunk by chunk, else `NULL`.
+    chunk_files = NULL,
 
     #' @description Check and store the arguments every method shares.
     #' @param converter,data,channels_first,output_idx,output_label,ignore_last_act,winner_takes_all,verbose,dtype
@@ -124,28 +131,79 @@ InterpretingMethod <- R6::R6Class("InterpretingMethod",
     x_ref_data = NULL,
     data_ref_data = NULL,
 
-    # One call into Rust; stores result, preds and decomp_goal.
-    run = function(spec, call = parent.frame(2)) {
+    # One call into Rust per chunk of rows (one chunk unless a future plan, a
+    # chunk size or a dataset summary asks for more); stores result (or its
+    # summary), preds and decomp_goal. `per_row` names spec fields holding
+    # `per_row$n` values per data row (instance-major), cut with the rows.
+    run = function(spec, per_row = NULL, call = parent.frame(2)) {
       spec$output_idx <- lapply(self$output_idx, function(i) if (is.null(i)) NULL else I(i))
       spec$ignore_last_act <- self$ignore_last_act
-      handle <- self$converter$model$handle(self$dtype)
-      progress <- if (self$verbose) progress_reporter(private$method_name) else NULL
-      res <- rust_call(run_method(handle, to_json(spec), self$data, private$x_ref_data, private$data_ref_data,
-                                  self$channels_first, innsight_threads(), progress), call = call)
-      K <- length(self$output_idx)
-      self$result <- res$result
-      self$preds <- rep(list(NULL), K)
-      self$decomp_goal <- rep(list(NULL), K)
-      # `[<-` with list(): a NULL entry (no prediction or goal) must not drop the slot
-      for (r in seq_along(res$output_index)) {
-        k <- res$output_index[[r]]
-        self$preds[k] <- list(res$pred[[r]])
-        self$decomp_goal[k] <- list(res$goal[[r]])
+      job <- core_job(self$converter$model, self$dtype, spec, private$x_ref_data, private$data_ref_data,
+                      self$channels_first, per_row, self$converter$input_dim)
+      if (is.null(self$data)) {
+        res <- job$run(NULL, integer(0), call = call)
+      } else {
+        res <- run_method_job(self, job, private$method_name, call)
       }
-      invisible(self)
+      store_run(self, res)
     }
   )
 )
+
+# The core's run as a job for run_job(): `run(data, rows)` is one call into Rust
+# for the data rows `rows` (global indices), the per-row spec fields cut to them.
+core_job <- function(model, dtype, spec, x_ref, data_ref, channels_first, per_row, input_dim) {
+  # evaluate every argument here: an unevaluated promise would travel to a
+  # worker and be evaluated there
+  lapply(list(model, dtype, spec, x_ref, data_ref, channels_first, per_row, input_dim), force)
+  run <- function(data, rows, progress = NULL, call = NULL) {
+    s <- spec
+    if (length(rows) > 0) s$row_offset <- rows[1] - 1L
+    if (!is.null(per_row) && length(rows) > 0) {
+      idx <- as.vector(outer(seq_len(per_row$n), (rows - 1) * per_row$n, "+"))
+      for (f in per_row$fields) s[[f]] <- I(spec[[f]][idx])
+    }
+    if (!identical(s$method, "smooth_grad")) s$row_offset <- NULL
+    rust_call(run_method(model$handle(dtype), to_json(s), data, x_ref, data_ref, channels_first,
+                         innsight_threads(), progress), call = call)
+  }
+  list(run = run, summarise = function(part) summarise_part(part, input_dim, channels_first),
+       merge = merge_part_summaries)
+}
+
+# run_job() for a method's data, in the mode explain_dataset() set (if any).
+run_method_job <- function(m, job, label, call) {
+  mode <- dataset_mode()
+  n_out <- sum(lengths(m$output_idx))
+  per_row <- sum(vapply(m$data, function(a) prod(dim(a)[-1]), numeric(1)))
+  # the result of a row and the core's temporaries for it (a rough guide)
+  bytes_per_row <- 8 * 4 * per_row * max(1, n_out)
+  res <- run_job(job, m$data, bytes_per_row, keep = mode$keep, dir = mode$dir, label = label,
+                 verbose = m$verbose, call = call)
+  if (identical(mode$keep, "summary")) {
+    m$result_summary <- res$summary
+    res$result <- NULL
+  }
+  m$chunk_files <- mode$files()
+  res
+}
+
+# Store a run's result (or NULL when summarised), predictions and goals.
+store_run <- function(m, res) {
+  K <- length(m$output_idx)
+  m$result <- res$result
+  m$preds <- rep(list(NULL), K)
+  m$decomp_goal <- rep(list(NULL), K)
+  index <- res$output_index %||% explained_layers(m)
+  # `[<-` with list(): a NULL entry (no prediction or goal) must not drop the slot
+  for (r in seq_along(index)) {
+    k <- index[[r]]
+    m$preds[k] <- list(res$pred[[r]])
+    m$decomp_goal[k] <- list(res$goal[[r]])
+  }
+  invisible(m)
+}
+
 
 #' Get the result of an interpretation method
 #'

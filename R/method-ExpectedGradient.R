@@ -62,7 +62,8 @@ ExpectedGradient <- R6::R6Class("ExpectedGradient",
       n_ref <- dim(self$data_ref[[1]])[1]
       ref_index <- sample.int(n_ref, B * self$n, replace = TRUE)
       alpha <- stats::runif(B * self$n)
-      private$run(list(method = "expected_gradient", n = self$n, ref_index = I(ref_index), alpha = I(alpha)))
+      private$run(list(method = "expected_gradient", n = self$n, ref_index = I(ref_index), alpha = I(alpha)),
+                  per_row = list(fields = c("ref_index", "alpha"), n = self$n))
     }
   ),
   private = list(

@@ -121,6 +121,10 @@ plot_global_method <- function(m, output_idx = NULL, output_label = NULL, data_i
                      "i" = "Only the local method ({.code times_input = TRUE}) has one result per instance; use {.fn plot} here."),
                    call = call)
   }
+  if (!is.null(m$result_summary)) {
+    return(plot_global_summary(m, output_idx, output_label, data_idx, ref_data_idx, aggr_channels, preprocess_FUN,
+                               as_plotly, individual_data_idx, call))
+  }
   B <- result_batch_size(m)
   if (identical(data_idx, "all")) {
     data_idx <- seq_len(B)
@@ -214,8 +218,17 @@ gg_global_panel <- function(cell, col_var, opts) {
   }
   box <- df[df$boxplot_data, , drop = FALSE]
   x_var <- if (cell$rank == 1) "feature" else "x"
+  width <- if (cell$rank == 1) 0.75 else 0.8
+  boxes <- if (is.null(box$lower)) {
+    ggplot2::geom_boxplot(fill = "grey80", outlier.size = 0.6, width = width)
+  } else {
+    # a summarised result: the box statistics are given
+    ggplot2::geom_boxplot(ggplot2::aes(ymin = .data$ymin, lower = .data$lower, middle = .data$middle,
+                                       upper = .data$upper, ymax = .data$ymax),
+                          stat = "identity", fill = "grey80", width = width)
+  }
   p <- ggplot2::ggplot(box, ggplot2::aes(x = .data[[x_var]], y = .data$value, group = .data[[x_var]])) +
-    ggplot2::geom_boxplot(fill = "grey80", outlier.size = 0.6, width = if (cell$rank == 1) 0.75 else 0.8) +
+    boxes +
     facet +
     ggplot2::labs(x = if (cell$rank == 1) "Feature" else "Signal Length", y = opts$value_label)
   if (!is.null(opts$ref_data_idx)) {

@@ -109,6 +109,7 @@ NULL
 plot_method <- function(m, data_idx = 1, output_idx = NULL, output_label = NULL, aggr_channels = "sum",
                         as_plotly = FALSE, same_scale = FALSE, show_preds = TRUE, show_image = "none",
                         images = NULL, image_alpha = 0.8, call = parent.frame()) {
+  require_full_result(m, "plot()", call)
   check_flag(as_plotly, call = call)
   check_flag(same_scale, call = call)
   check_flag(show_preds, call = call)

@@ -102,7 +102,20 @@ method_result <- function(m, type, call) {
                      "i" = "Use {.code type = \"array\"} or {.code type = \"data.frame\"}."), call = call)
   }
   check_choice(type, c("array", "data.frame"), "type", call = call)
+  require_full_result(m, "get_result()", call)
   if (type == "array") result_arrays(m) else result_data_frame(m)
+}
+
+# A classed error for methods run by explain_dataset(keep = "summary").
+require_full_result <- function(m, what, call) {
+  if (is.null(m$result) && !is.null(m$result_summary)) {
+    files <- !is.null(m$chunk_files)
+    innsight_abort(c("{.code {what}} needs the individual attributions, but this method kept only their summary.",
+                     "i" = "Use {.fn summary} or {.fn plot_global}, or run {.fn explain_dataset} with {.code keep = \"result\"}.",
+                     if (files) c("i" = "The results of every chunk are in the files of the field {.field chunk_files}.")),
+                   kind = "summary", call = call)
+  }
+  invisible(m)
 }
 
 `%||%` <- function(a, b) if (is.null(a)) b else a

@@ -479,7 +479,7 @@ fn stack_results(parts: &[MethodResult<f64>]) -> MethodResult<f64> {
 fn invariance_methods() -> Vec<MethodSpec> {
     vec![
         MethodSpec::Gradient { times_input: true },
-        MethodSpec::SmoothGrad { times_input: false, n: 4, noise_level: 0.2, seed: 7 },
+        MethodSpec::SmoothGrad { times_input: false, n: 4, noise_level: 0.2, seed: 7, row_offset: 0 },
         MethodSpec::IntegratedGradient { times_input: true, n: 6 },
     ]
 }
@@ -738,13 +738,13 @@ fn smoothgrad_without_noise_equals_gradient() {
     let x = random_inputs(&g, 3, 180);
     for times_input in [false, true] {
         let grad = run(&g, &run_spec(MethodSpec::Gradient { times_input }, all_outputs(&g), false), x.clone(), None, None);
-        let smooth = MethodSpec::SmoothGrad { times_input, n: 5, noise_level: 0.0, seed: 3 };
+        let smooth = MethodSpec::SmoothGrad { times_input, n: 5, noise_level: 0.0, seed: 3, row_offset: 0 };
         let sg = run(&g, &run_spec(smooth, all_outputs(&g), false), x.clone(), None, None);
         assert_results_close(&sg, &grad, CLOSE, &format!("times_input = {times_input}"));
     }
     // with noise, the same seed reproduces and another seed does not
     let noisy = |seed| {
-        let m = MethodSpec::SmoothGrad { times_input: false, n: 5, noise_level: 0.3, seed };
+        let m = MethodSpec::SmoothGrad { times_input: false, n: 5, noise_level: 0.3, seed, row_offset: 0 };
         run(&g, &run_spec(m, all_outputs(&g), false), x.clone(), None, None)
     };
     let (a, b, c) = (noisy(1), noisy(1), noisy(2));
@@ -759,7 +759,7 @@ fn sampling_methods_reject_zero_samples() {
     let x = random_inputs(&g, 2, 190);
     let x_ref = random_inputs(&g, 1, 191);
     let methods = [
-        MethodSpec::SmoothGrad { times_input: false, n: 0, noise_level: 0.1, seed: 1 },
+        MethodSpec::SmoothGrad { times_input: false, n: 0, noise_level: 0.1, seed: 1, row_offset: 0 },
         MethodSpec::IntegratedGradient { times_input: true, n: 0 },
         MethodSpec::ExpectedGradient { n: 0, ref_index: vec![], alpha: vec![] },
     ];

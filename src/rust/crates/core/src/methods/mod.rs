@@ -27,8 +27,16 @@ pub use targets::Targets;
 pub enum MethodSpec {
     /// Vanilla gradient (and Gradient×Input).
     Gradient { times_input: bool },
-    /// SmoothGrad: mean gradient over `n` noisy copies.
-    SmoothGrad { times_input: bool, n: usize, noise_level: f64, seed: u64 },
+    /// SmoothGrad: mean gradient over `n` noisy copies. `row_offset` is the global
+    /// index of the first data row when the data are one chunk of a larger set.
+    SmoothGrad {
+        times_input: bool,
+        n: usize,
+        noise_level: f64,
+        seed: u64,
+        #[serde(default)]
+        row_offset: usize,
+    },
     /// Integrated gradients along the straight path from `x_ref`.
     IntegratedGradient { times_input: bool, n: usize },
     /// Expected gradients: reference rows `ref_index` (1-based) and path points `alpha`
@@ -130,8 +138,8 @@ pub fn run_with_progress<T: Scalar>(
     }
     match &spec.method {
         MethodSpec::Gradient { times_input } => gradient::run(&ctx, inputs, *times_input),
-        MethodSpec::SmoothGrad { times_input, n, noise_level, seed } => {
-            smoothgrad::run(&ctx, inputs, *times_input, *n, *noise_level, *seed)
+        MethodSpec::SmoothGrad { times_input, n, noise_level, seed, row_offset } => {
+            smoothgrad::run(&ctx, inputs, *times_input, *n, *noise_level, smoothgrad::Stream { seed: *seed, row_offset: *row_offset })
         }
         MethodSpec::IntegratedGradient { times_input, n } => integrated_gradient::run(&ctx, inputs, *times_input, *n),
         MethodSpec::ExpectedGradient { n, ref_index, alpha } => expected_gradient::run(&ctx, inputs, *n, ref_index, alpha),

@@ -4,7 +4,9 @@
 //! `times_input`, each gradient is multiplied by its noisy input. Goal: `z(x)`.
 //!
 //! Noise for (instance i, draw k) comes from its own generator seeded from
-//! `(seed, i, k)`, so results do not depend on chunking or thread count.
+//! `(seed, i, k)` with `i` the instance's index in the whole data set, so results
+//! do not depend on chunking (inside the core or across R's chunks and workers)
+//! or on the thread count.
 
 use super::expectation::{mean_gradients, outputs, Context, Plan};
 use super::{MethodResult, RunInputs};
@@ -18,8 +20,16 @@ struct Noisy<'a, T: Scalar> {
     /// σ per (input j, instance i).
     sigma: Vec<Vec<f64>>,
     n: usize,
-    seed: u64,
+    stream: Stream,
     times_input: bool,
+}
+
+/// Where the noise comes from: the run's seed and the global index of the first
+/// data row (non-zero when the data are one chunk of a larger set).
+#[derive(Debug, Clone, Copy)]
+pub struct Stream {
+    pub seed: u64,
+    pub row_offset: usize,
 }
 
 impl<T: Scalar> Plan<T> for Noisy<'_, T> {
@@ -27,7 +37,8 @@ impl<T: Scalar> Plan<T> for Noisy<'_, T> {
         self.n
     }
     fn point(&self, i: usize, k: usize, j: usize, mut dst: ArrayViewMutD<T>) {
-        let stream = (self.seed as u128 * 0x9E37_79B9 + ((i * self.n + k) as u128) * 1_000_003 + j as u128) as u64;
+        let row = (self.stream.row_offset + i) as u128;
+        let stream = (self.stream.seed as u128 * 0x9E37_79B9 + (row * self.n as u128 + k as u128) * 1_000_003 + j as u128) as u64;
         let mut rng = Rng::new(stream);
         let sigma = self.sigma[j][i];
         Zip::from(&mut dst).and(&self.data[j].index_axis(Axis(0), i)).for_each(|d, &x| *d = x + T::of(sigma * rng.normal()));
@@ -38,7 +49,7 @@ impl<T: Scalar> Plan<T> for Noisy<'_, T> {
 }
 
 /// Run SmoothGrad.
-pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool, n: usize, noise_level: f64, seed: u64) -> Result<MethodResult<T>> {
+pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool, n: usize, noise_level: f64, stream: Stream) -> Result<MethodResult<T>> {
     let b = inputs.data[0].shape()[0];
     let sigma = inputs
         .data
@@ -53,7 +64,7 @@ pub fn run<T: Scalar>(ctx: &Context<T>, inputs: &RunInputs<T>, times_input: bool
                 .collect()
         })
         .collect();
-    let plan = Noisy { data: &inputs.data, sigma, n, seed, times_input };
+    let plan = Noisy { data: &inputs.data, sigma, n, stream, times_input };
     let grads = mean_gradients(ctx, b, &plan)?;
     let (pred, z) = outputs(ctx, &inputs.data)?;
     Ok(MethodResult { result: ctx.targets.split(ctx.graph, grads), pred: pred.into_iter().map(Some).collect(), goal: z.into_iter().map(Some).collect() })
