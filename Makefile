@@ -61,5 +61,11 @@ check: deps
 bench: deps
 	@bash bench/run.sh
 
+# The Fashion-MNIST test set in one process and on two future workers, full result
+# vs summary -> bench/results-scaling.md (needs Debian's dataset-fashion-mnist).
+bench-scaling: install
+	@dpkg-query -W dataset-fashion-mnist >/dev/null 2>&1 || apt-get install -y -q --no-install-recommends dataset-fashion-mnist
+	@Rscript bench/scaling.R
+
 clean:
 	rm -rf src/rust/target src/*.o src/*.so check innsight_*.tar.gz

@@ -174,11 +174,7 @@ core_job <- function(model, dtype, spec, x_ref, data_ref, channels_first, per_ro
 # run_job() for a method's data, in the mode explain_dataset() set (if any).
 run_method_job <- function(m, job, label, call) {
   mode <- dataset_mode()
-  n_out <- sum(lengths(m$output_idx))
-  per_row <- sum(vapply(m$data, function(a) prod(dim(a)[-1]), numeric(1)))
-  # the result of a row and the core's temporaries for it (a rough guide)
-  bytes_per_row <- 8 * 4 * per_row * max(1, n_out)
-  res <- run_job(job, m$data, bytes_per_row, keep = mode$keep, dir = mode$dir, label = label,
+  res <- run_job(job, m$data, row_cost(m), keep = mode$keep, dir = mode$dir, label = label,
                  verbose = m$verbose, call = call)
   if (identical(mode$keep, "summary")) {
     m$result_summary <- res$summary
@@ -186,6 +182,22 @@ run_method_job <- function(m, job, label, call) {
   }
   m$chunk_files <- mode$files()
   res
+}
+
+# Bytes one data row costs while it is explained (a rough guide for the chunk
+# size): the activations of every layer (or, without a converted model, four
+# times the input) in double precision, for the forward pass and once per
+# explained output in the backward pass.
+row_cost <- function(m) {
+  n_out <- max(1, sum(lengths(m$output_idx)))
+  values <- sum(vapply(m$data, function(a) prod(dim(a)[-1]), numeric(1)))
+  model <- m$converter$model
+  if (inherits(model, "ConvertedModel")) {
+    values <- values + sum(vapply(model$layers(), function(l) prod(unlist(l$dim_out)), numeric(1)))
+  } else {
+    values <- 4 * values
+  }
+  8 * values * (1 + n_out)
 }
 
 # Store a run's result (or NULL when summarised), predictions and goals.
