@@ -15,6 +15,7 @@ extendr_module! {
     use image;
     use memory;
     use isa;
+    use sketch;
 }
 
 pub use ffi::{agnostic, blob, model, run};
@@ -22,3 +23,4 @@ pub use ffi::io;
 pub use ffi::image;
 pub use ffi::memory;
 pub use ffi::isa;
+pub use ffi::sketch;

@@ -10,4 +10,5 @@ pub mod io;
 pub mod memory;
 pub mod model;
 pub mod run;
+pub mod sketch;
 pub mod threads;

@@ -26,6 +26,7 @@ pub mod propagate;
 pub mod rng;
 pub mod rules;
 pub mod scalar;
+pub mod sketch;
 pub mod spec;
 pub mod tensor;
 
