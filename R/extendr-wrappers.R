@@ -98,6 +98,22 @@ release_free_memory <- function() .Call(wrap__release_free_memory)
 #' @noRd
 kernel_isa <- function() .Call(wrap__kernel_isa)
 
+#' Sketch a block of values: rows along the first axis, one cell per position of
+#' the other axes (in R's column-major order); a vector is a single cell.
+#' @param values A numeric matrix or array.
+#' @param alpha Relative accuracy of the quantiles, in (0, 1).
+#' @noRd
+sketch_block <- function(values, alpha) .Call(wrap__sketch_block, values, alpha)
+
+#' The sketch of the union of two parts (same `alpha` and cells).
+#' @noRd
+sketch_merge <- function(a, b) .Call(wrap__sketch_merge, a, b)
+
+#' Quantiles per cell: a cells x probs matrix (NA for an empty cell).
+#' @param abs Quantiles of the absolute values.
+#' @noRd
+sketch_quantiles <- function(s, probs, abs) .Call(wrap__sketch_quantiles, s, probs, abs)
+
 #' A converted model (internal handle).
 #'
 #' The graph's dense and convolution layers may borrow their weights from `blob`

@@ -1,0 +1,225 @@
+//! Quantile sketches of data set summaries (`innsight_core::sketch`) as plain R
+//! lists: a sketch is sent between `future` workers and saved with the method, and
+//! an external pointer would survive neither.
+//!
+//! The list: `alpha` (double), `cells` (integer), per cell the doubles `count`,
+//! `sum`, `sum_abs`, `sum_sq`, `min`, `max` (`min`/`max` NA for an empty cell), and
+//! the buckets of all cells as `bucket_cell` (integer, 1-based), `bucket_key`
+//! (integer, the core's signed key) and `bucket_n` (double), sorted by cell, then key.
+//! A list read back is checked field by field, since it may come from a file.
+
+use super::error::{arg_err, guarded, tagged, to_r};
+use extendr_api::prelude::*;
+use innsight_core::sketch::{CellSketch, Sketch};
+use innsight_core::{Error as CoreError, Result as CoreResult};
+type RResult<T> = std::result::Result<T, extendr_api::Error>;
+
+/// Counts cross as doubles: R integers stop at 2^31, doubles are exact to 2^53.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+fn malformed(msg: String) -> CoreError {
+    CoreError::Data(format!("malformed sketch: {msg}"))
+}
+
+fn field(l: &List, name: &str) -> CoreResult<Robj> {
+    l.iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+        .ok_or_else(|| malformed(format!("the field `{name}` is missing")))
+}
+
+/// A numeric field as doubles (integers are accepted: a list may have been edited).
+fn doubles(l: &List, name: &str) -> CoreResult<Vec<f64>> {
+    let v = field(l, name)?;
+    if let Some(s) = v.as_real_slice() {
+        return Ok(s.to_vec());
+    }
+    if let Some(s) = v.as_integer_slice() {
+        return Ok(s.iter().map(|&i| if i == i32::MIN { f64::NAN } else { i as f64 }).collect());
+    }
+    Err(malformed(format!("the field `{name}` must be a numeric vector")))
+}
+
+/// An integer field (whole doubles are accepted, for the same reason).
+fn integers(l: &List, name: &str) -> CoreResult<Vec<i32>> {
+    let v = field(l, name)?;
+    if let Some(s) = v.as_integer_slice() {
+        if s.contains(&i32::MIN) {
+            return Err(malformed(format!("the field `{name}` has missing values")));
+        }
+        return Ok(s.to_vec());
+    }
+    if let Some(s) = v.as_real_slice() {
+        return s
+            .iter()
+            .map(|&x| {
+                if x.fract() == 0.0 && x.abs() <= i32::MAX as f64 {
+                    Ok(x as i32)
+                } else {
+                    Err(malformed(format!("the field `{name}` must hold whole numbers, not {x}")))
+                }
+            })
+            .collect();
+    }
+    Err(malformed(format!("the field `{name}` must be an integer vector")))
+}
+
+fn count_of(x: f64, what: &str) -> CoreResult<u64> {
+    if (0.0..=MAX_EXACT).contains(&x) && x.fract() == 0.0 {
+        Ok(x as u64)
+    } else {
+        Err(malformed(format!("`{what}` must hold non-negative whole numbers, not {x}")))
+    }
+}
+
+fn sketch_from_r(x: &Robj, what: &str) -> CoreResult<Sketch> {
+    let l = List::try_from(x.clone()).map_err(|_| malformed(format!("`{what}` must be a list")))?;
+    let alpha = match doubles(&l, "alpha")?.as_slice() {
+        [a] => *a,
+        _ => return Err(malformed("the field `alpha` must be a single number".into())),
+    };
+    let cells = match integers(&l, "cells")?.as_slice() {
+        [c] if *c >= 0 => *c as usize,
+        _ => return Err(malformed("the field `cells` must be a single non-negative integer".into())),
+    };
+    let per_cell = |name: &str| -> CoreResult<Vec<f64>> {
+        let v = doubles(&l, name)?;
+        if v.len() != cells {
+            return Err(malformed(format!("the field `{name}` has {} values for {cells} cells", v.len())));
+        }
+        Ok(v)
+    };
+    let (count, sum, sum_abs, sum_sq) = (per_cell("count")?, per_cell("sum")?, per_cell("sum_abs")?, per_cell("sum_sq")?);
+    let (min, max) = (per_cell("min")?, per_cell("max")?);
+    let (bc, bk, bn) = (integers(&l, "bucket_cell")?, integers(&l, "bucket_key")?, doubles(&l, "bucket_n")?);
+    if bk.len() != bc.len() || bn.len() != bc.len() {
+        return Err(malformed(format!(
+            "the fields `bucket_cell`, `bucket_key` and `bucket_n` differ in length ({}, {}, {})",
+            bc.len(),
+            bk.len(),
+            bn.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(cells);
+    for j in 0..cells {
+        let n = count_of(count[j], "count")?;
+        // an empty cell has no extremes: NA in R, the neutral elements in the core
+        let (lo, hi) = if n == 0 && min[j].is_nan() && max[j].is_nan() { (f64::INFINITY, f64::NEG_INFINITY) } else { (min[j], max[j]) };
+        out.push(CellSketch { count: n, sum: sum[j], sum_abs: sum_abs[j], sum_sq: sum_sq[j], min: lo, max: hi, buckets: Vec::new() });
+    }
+    let mut prev = 0;
+    for ((&c, &k), &n) in bc.iter().zip(&bk).zip(&bn) {
+        if c < 1 || c as usize > cells {
+            return Err(malformed(format!("`bucket_cell` {c} is not a cell in 1..{cells}")));
+        }
+        if c < prev {
+            return Err(malformed("`bucket_cell` must be sorted".into()));
+        }
+        prev = c;
+        out[c as usize - 1].buckets.push((k, count_of(n, "bucket_n")?));
+    }
+    // the core checks the rest: key order and range, counts against buckets, extremes
+    Sketch::from_parts(alpha, out)
+}
+
+fn sketch_to_r(s: &Sketch) -> RResult<List> {
+    let cells = s.cells();
+    let n_cells = i32::try_from(cells.len()).map_err(|_| extendr_api::Error::Other(tagged(&arg_err("a sketch of more than 2^31 cells cannot be an R list"))))?;
+    let per = |f: fn(&CellSketch) -> f64| cells.iter().map(f).collect::<Vec<f64>>();
+    let na = <f64 as CanBeNA>::na();
+    let n_buckets: usize = cells.iter().map(|c| c.buckets.len()).sum();
+    let (mut bc, mut bk, mut bn) = (Vec::with_capacity(n_buckets), Vec::with_capacity(n_buckets), Vec::with_capacity(n_buckets));
+    for (j, c) in cells.iter().enumerate() {
+        for &(k, n) in &c.buckets {
+            bc.push(j as i32 + 1);
+            bk.push(k);
+            bn.push(n as f64);
+        }
+    }
+    Ok(list!(
+        alpha = s.alpha(),
+        cells = n_cells,
+        count = per(|c| c.count as f64),
+        sum = per(|c| c.sum),
+        sum_abs = per(|c| c.sum_abs),
+        sum_sq = per(|c| c.sum_sq),
+        min = cells.iter().map(|c| if c.count == 0 { na } else { c.min }).collect::<Vec<f64>>(),
+        max = cells.iter().map(|c| if c.count == 0 { na } else { c.max }).collect::<Vec<f64>>(),
+        bucket_cell = bc,
+        bucket_key = bk,
+        bucket_n = bn
+    ))
+}
+
+fn single_number(x: &Robj, what: &str) -> CoreResult<f64> {
+    match (x.as_real_slice(), x.as_integer_slice()) {
+        (Some([v]), _) => Ok(*v),
+        (_, Some([v])) if *v != i32::MIN => Ok(*v as f64),
+        _ => Err(arg_err(format!("`{what}` must be a single number"))),
+    }
+}
+
+/// Sketch a block of values: rows along the first axis, one cell per position of
+/// the other axes (in R's column-major order); a vector is a single cell.
+/// @param values A numeric matrix or array.
+/// @param alpha Relative accuracy of the quantiles, in (0, 1).
+/// @noRd
+#[extendr]
+fn sketch_block(values: Robj, alpha: Robj) -> RResult<List> {
+    let s = to_r(guarded(|| {
+        let alpha = single_number(&alpha, "alpha")?;
+        let dims = super::convert::r_dims(&values);
+        let rows = dims.first().copied().unwrap_or(0);
+        let cells: usize = dims.iter().skip(1).product();
+        let converted;
+        let data: &[f64] = match (values.as_real_slice(), values.as_integer_slice()) {
+            (Some(s), _) => s,
+            (_, Some(s)) => {
+                converted = s.iter().map(|&i| if i == i32::MIN { f64::NAN } else { i as f64 }).collect::<Vec<f64>>();
+                &converted
+            }
+            _ => return Err(CoreError::Data("the values to sketch must be a numeric matrix or array".into())),
+        };
+        Sketch::from_block(data, rows, cells, alpha)
+    }))?;
+    sketch_to_r(&s)
+}
+
+/// The sketch of the union of two parts (same `alpha` and cells).
+/// @noRd
+#[extendr]
+fn sketch_merge(a: Robj, b: Robj) -> RResult<List> {
+    let s = to_r(guarded(|| sketch_from_r(&a, "a")?.merge(&sketch_from_r(&b, "b")?)))?;
+    sketch_to_r(&s)
+}
+
+/// Quantiles per cell: a cells x probs matrix (NA for an empty cell).
+/// @param abs Quantiles of the absolute values.
+/// @noRd
+#[extendr]
+fn sketch_quantiles(s: Robj, probs: Robj, abs: Robj) -> RResult<Robj> {
+    let q = to_r(guarded(|| {
+        let probs: Vec<f64> = match (probs.as_real_slice(), probs.as_integer_slice()) {
+            (Some(p), _) => p.to_vec(),
+            (_, Some(p)) => p.iter().map(|&i| if i == i32::MIN { f64::NAN } else { i as f64 }).collect(),
+            _ => return Err(arg_err("`probs` must be a numeric vector")),
+        };
+        let abs = match abs.as_logical_slice() {
+            Some([b]) if !b.is_na() => b.is_true(),
+            _ => return Err(arg_err("`abs` must be TRUE or FALSE")),
+        };
+        sketch_from_r(&s, "s")?.quantiles(&probs, abs)
+    }))?;
+    let (n, p) = q.dim();
+    let na = <f64 as CanBeNA>::na();
+    // R's matrices are column-major; an empty cell's NaN becomes NA
+    let m = RMatrix::new_matrix(n, p, |r, c| if q[[r, c]].is_nan() { na } else { q[[r, c]] });
+    Ok(m.into())
+}
+
+extendr_module! {
+    mod sketch;
+    fn sketch_block;
+    fn sketch_merge;
+    fn sketch_quantiles;
+}
