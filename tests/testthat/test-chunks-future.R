@@ -259,7 +259,9 @@ test_that("summarised results are plotted from the summary, and other views say 
   expect_error(plot_global(m, preprocess_FUN = function(v) v^2), class = "innsight_error_summary")
 
   img <- convert(make_conv2d_model())
-  xi <- rand_data(30, c(3, 8, 8), seed = 313)
+  # an odd count: the median is one instance's value, which the sketch knows
+  # within its relative accuracy
+  xi <- rand_data(31, c(3, 8, 8), seed = 313)
   full <- run_grad(img, xi, dtype = "double")
   mi <- explain_dataset(run_grad, img, xi, dtype = "double")
   gi <- plot_global(mi)
@@ -268,9 +270,16 @@ test_that("summarised results are plotted from the summary, and other views say 
   # to the one from the full result
   med_full <- plot_global(full)@grobs[[1, 1]]$data
   med_sk <- gi@grobs[[1, 1]]$data
-  expect_equal(med_sk$value, med_full$value, tolerance = 0.02)
+  expect_true(all(abs(med_sk$value - med_full$value) <= 0.0051 * abs(med_full$value)))
   expect_error(plot_global(mi, aggr_channels = "norm"), class = "innsight_error_summary")
 })
+
+abind_rows <- function(...) {
+  arrays <- list(...)
+  d <- dim(arrays[[1]])
+  out <- do.call(rbind, lapply(arrays, function(a) matrix(a, nrow = dim(a)[1])))
+  array(out, c(nrow(out), d[-1]))
+}
 
 test_that("explain_dataset() writes one file per chunk that binds to the full result", {
   case <- mlp_case()
@@ -289,13 +298,7 @@ test_that("explain_dataset() writes one file per chunk that binds to the full re
   # keep = "result" keeps everything as the method alone does
   k <- explain_dataset(run_lrp, case$conv, x, keep = "result", dtype = "double")
   expect_equal(k$get_result(), full$get_result(), tolerance = 1e-12)
-  expect_error(explain_dataset(mean, case$conv, x), class = "innsight_error")
+  expect_error(explain_dataset(function(...) 1, case$conv, x), class = "innsight_error")
   expect_error(explain_dataset(run_lrp, case$conv, x, keep = "all"), class = "innsight_error")
 })
 
-abind_rows <- function(...) {
-  arrays <- list(...)
-  d <- dim(arrays[[1]])
-  out <- do.call(rbind, lapply(arrays, function(a) matrix(a, nrow = dim(a)[1])))
-  array(out, c(nrow(out), d[-1]))
-}
