@@ -56,6 +56,12 @@ print_method <- function(m, private) {
                      "*" = "{.field dtype}: {.val {m$dtype}}"))
   cli::cli_text("Result:")
   layers <- explained_layers(m)
+  if (is.null(m$result) && !is.null(m$result_summary)) {
+    n <- if (length(m$preds) && !is.null(m$preds[[layers[1]]])) nrow(m$preds[[layers[1]]]) else NA
+    cli::cli_bullets(c(" " = "summarised over {n} instance{?s} by {.fn explain_dataset}; see {.fn summary} and {.fn plot_global}"))
+    if (!is.null(m$chunk_files)) cli::cli_bullets(c(" " = "{length(m$chunk_files)} chunk file{?s} in {.field chunk_files}"))
+    return(invisible(m))
+  }
   for (r in seq_along(m$result)) {
     for (j in seq_along(m$result[[r]])) {
       a <- m$result[[r]][[j]]

@@ -100,6 +100,7 @@ for (case in cases()) {
   line <- grep("^\\{", out, value = TRUE)
   if (length(line) == 0) stop("case failed: ", jsonlite::toJSON(case, auto_unbox = TRUE), "\n", paste(out, collapse = "\n"))
   r <- jsonlite::fromJSON(line[length(line)])
+  r$worker_mb <- as.numeric(unlist(r$worker_mb))
   cat(sprintf("%-8s n=%-6d %-8s %d x %d thr  %7.1f s  main %6.0f MB  workers %s MB\n", r$method, r$n, r$keep, r$workers,
               r$threads, r$wall, r$main_mb, paste(round(r$worker_mb), collapse = "/")))
   rows[[length(rows) + 1]] <- r

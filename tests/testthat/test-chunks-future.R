@@ -253,6 +253,7 @@ test_that("summarised results are plotted from the summary, and other views say 
   p <- plot_global(m, output_idx = 1:2)
   expect_s4_class(p, "innsight_ggplot2")
   expect_s4_class(boxplot(m, preprocess_FUN = identity), "innsight_ggplot2")
+  expect_match(paste(print_text(m), collapse = "\n"), "summarised over 60 instances")
   expect_error(get_result(m), class = "innsight_error_summary")
   expect_error(plot(m), class = "innsight_error_summary")
   expect_error(plot_global(m, ref_data_idx = 1), class = "innsight_error_summary")
