@@ -176,8 +176,9 @@ agnostic_job <- function(spec, ref, groups, nodes, user_dim, info, feature_names
     list(result = list(list(array(res$values, c(n, user_dim, length(nodes))))), output_index = 1L,
          pred = list(res$pred), goal = list(res$goal))
   }
-  list(run = run, pred_fun = pred_fun, summarise = function(part) summarise_part(part, list(agnostic_dim_cf(user_dim, channels_first)), channels_first),
-       merge = merge_part_summaries)
+  list(run = run, pred_fun = pred_fun, accumulate = function(acc, part) {
+    accumulate_part(acc, part, list(agnostic_dim_cf(user_dim, channels_first)), channels_first)
+  }, finish = finish_summary, merge = merge_part_summaries)
 }
 
 # The instance shape with channels first.

@@ -167,8 +167,8 @@ core_job <- function(model, dtype, spec, x_ref, data_ref, channels_first, per_ro
     rust_call(run_method(model$handle(dtype), to_json(s), data, x_ref, data_ref, channels_first,
                          innsight_threads(), progress), call = call)
   }
-  list(run = run, summarise = function(part) summarise_part(part, input_dim, channels_first),
-       merge = merge_part_summaries)
+  list(run = run, accumulate = function(acc, part) accumulate_part(acc, part, input_dim, channels_first),
+       finish = finish_summary, merge = merge_part_summaries)
 }
 
 # run_job() for a method's data, in the mode explain_dataset() set (if any).

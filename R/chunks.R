@@ -72,7 +72,7 @@ worker_threads <- function(workers) {
 
 # Run `job` over the rows of `data` and return the parts' combination:
 # `keep = "result"` binds the parts in row order, `keep = "summary"` merges the
-# parts' summaries (`job$summarise(part)`, `job$merge(a, b)`) and keeps only the
+# parts' summaries (`job$accumulate(acc, part)`, `job$finish(acc)`, `job$merge(a, b)`) and keeps only the
 # predictions. `dir` (or NULL) is a folder for one `.rds` file per chunk.
 run_job <- function(job, data, bytes_per_row, keep = "result", dir = NULL, label = "method", verbose = FALSE,
                     call = parent.frame()) {
@@ -157,17 +157,22 @@ run_chunk_group <- function(job, data, chunks, ids, first, opts, tick = NULL) {
     step <- tryCatch({
       part <- job$run(piece, rows)
       if (!is.null(opts$dir)) save_chunk(part, rows, opts$dir)
-      if (opts$keep == "result") part else list(summary = job$summarise(part), pred = part$pred, goal = part$goal)
+      if (opts$keep == "result") {
+        part
+      } else {
+        acc <- job$accumulate(acc, part)
+        # only the predictions are kept with the summary
+        part$result <- NULL
+        part
+      }
     }, error = function(e) chunk_failure(ids[i], rows, e))
     if (inherits(step, "innsight_chunk_failure")) return(step)
-    if (opts$keep == "result") {
-      parts[[i]] <- step
-    } else {
-      acc <- if (is.null(acc)) step else merge_summary_parts(job, acc, step)
-    }
+    parts[[i]] <- step
     if (!is.null(tick)) tick()
   }
-  if (opts$keep == "result") structure(parts, class = "innsight_parts") else acc
+  if (opts$keep == "result") return(structure(parts, class = "innsight_parts"))
+  preds <- bind_parts(lapply(parts, function(p) c(p, list(result = list()))))
+  list(summary = job$finish(acc), pred = preds$pred, goal = preds$goal)
 }
 
 merge_summary_parts <- function(job, a, b) {

@@ -146,24 +146,40 @@ sketch_accuracy <- function() {
   a
 }
 
-# Sketches of one part's attributions: per explained output layer r, per input
-# layer j, `raw` (channels first, cells = input shape x outputs) and, for inputs
-# with several channels, `sum` and `abs_sum` (per-instance channel sums).
-summarise_part <- function(part, input_dim, channels_first) {
-  alpha <- sketch_accuracy()
-  lapply(part$result, function(per_input) {
-    lapply(seq_along(per_input), function(j) {
-      a <- per_input[[j]]
-      if (is.null(a)) return(NULL)
-      rank <- length(input_dim[[j]])
-      a <- to_channels_first(a, rank, channels_first)
-      s <- list(raw = rust_call(sketch_block(a, alpha)))
-      if (rank >= 2 && input_dim[[j]][1] > 1) {
-        s$sum <- rust_call(sketch_block(aggregate_channels(a, "sum"), alpha))
-        s$abs_sum <- rust_call(sketch_block(aggregate_channels(abs(a), "sum"), alpha))
-      }
-      s
+# Add one part's attributions to the accumulators `acc` (NULL before the first
+# part): per explained output layer r, per input layer j, `raw` (channels first,
+# cells = input shape x outputs) and, for inputs with several channels, `sum`
+# and `abs_sum` (per-instance channel sums). The sketches stay in Rust until
+# finish_summary() turns them into lists.
+accumulate_part <- function(acc, part, input_dim, channels_first) {
+  if (is.null(acc)) {
+    alpha <- sketch_accuracy()
+    acc <- lapply(part$result, function(per_input) {
+      lapply(seq_along(per_input), function(j) {
+        if (is.null(per_input[[j]])) return(NULL)
+        fields <- if (length(input_dim[[j]]) >= 2 && input_dim[[j]][1] > 1) c("raw", "sum", "abs_sum") else "raw"
+        sapply(fields, function(f) rust_call(SketchAccumulator$new(alpha)), simplify = FALSE)
+      })
     })
+  }
+  for (r in seq_along(acc)) {
+    for (j in seq_along(acc[[r]])) {
+      if (is.null(acc[[r]][[j]])) next
+      a <- to_channels_first(part$result[[r]][[j]], length(input_dim[[j]]), channels_first)
+      rust_call(acc[[r]][[j]]$raw$add_block(a))
+      if (!is.null(acc[[r]][[j]]$sum)) {
+        rust_call(acc[[r]][[j]]$sum$add_block(aggregate_channels(a, "sum")))
+        rust_call(acc[[r]][[j]]$abs_sum$add_block(aggregate_channels(abs(a), "sum")))
+      }
+    }
+  }
+  acc
+}
+
+# The accumulators as sketch lists (sketch_block()'s format), to travel and keep.
+finish_summary <- function(acc) {
+  lapply(acc, function(per_input) {
+    lapply(per_input, function(s) if (is.null(s)) NULL else lapply(s, function(x) rust_call(x$to_list())))
   })
 }
 

@@ -259,4 +259,36 @@ AgnosticRun$run_model <- function(model, k, nodes, dims, channels_first, max_row
 #' @export
 `[[.AgnosticRun` <- `$.AgnosticRun`
 
+#' A sketch that stays in Rust while one process adds its chunks: converting the
+#' growing sketch to an R list and back for every chunk cost more memory (and
+#' time) than the chunks themselves. It becomes a list once, to travel.
+#' @noRd
+#'
+#' @section Methods:
+#'\subsection{Method `new`}{
+#'An empty accumulator of accuracy `alpha`.
+#'}
+#'
+#'\subsection{Method `add_block`}{
+#'Add the sketch of a block (as `sketch_block()` takes it).
+#'}
+#'
+#'\subsection{Method `to_list`}{
+#'The sketch so far as a list (`sketch_block()`'s format).
+#'}
+#'
+SketchAccumulator <- new.env(parent = emptyenv())
+
+SketchAccumulator$new <- function(alpha) .Call(wrap__SketchAccumulator__new, alpha)
+
+SketchAccumulator$add_block <- function(values) .Call(wrap__SketchAccumulator__add_block, self, values)
+
+SketchAccumulator$to_list <- function() .Call(wrap__SketchAccumulator__to_list, self)
+
+#' @export
+`$.SketchAccumulator` <- function (self, name) { func <- SketchAccumulator[[name]]; environment(func) <- environment(); func }
+
+#' @export
+`[[.SketchAccumulator` <- `$.SketchAccumulator`
+
 # nolint end

@@ -166,23 +166,65 @@ fn single_number(x: &Robj, what: &str) -> CoreResult<f64> {
 /// @noRd
 #[extendr]
 fn sketch_block(values: Robj, alpha: Robj) -> RResult<List> {
-    let s = to_r(guarded(|| {
-        let alpha = single_number(&alpha, "alpha")?;
-        let dims = super::convert::r_dims(&values);
-        let rows = dims.first().copied().unwrap_or(0);
-        let cells: usize = dims.iter().skip(1).product();
-        let converted;
-        let data: &[f64] = match (values.as_real_slice(), values.as_integer_slice()) {
-            (Some(s), _) => s,
-            (_, Some(s)) => {
-                converted = s.iter().map(|&i| if i == i32::MIN { f64::NAN } else { i as f64 }).collect::<Vec<f64>>();
-                &converted
-            }
-            _ => return Err(CoreError::Data("the values to sketch must be a numeric matrix or array".into())),
-        };
-        Sketch::from_block(data, rows, cells, alpha)
-    }))?;
+    let s = to_r(guarded(|| block_sketch(&values, single_number(&alpha, "alpha")?)))?;
     sketch_to_r(&s)
+}
+
+fn block_sketch(values: &Robj, alpha: f64) -> CoreResult<Sketch> {
+    let dims = super::convert::r_dims(values);
+    let rows = dims.first().copied().unwrap_or(0);
+    let cells: usize = dims.iter().skip(1).product();
+    let converted;
+    let data: &[f64] = match (values.as_real_slice(), values.as_integer_slice()) {
+        (Some(s), _) => s,
+        (_, Some(s)) => {
+            converted = s.iter().map(|&i| if i == i32::MIN { f64::NAN } else { i as f64 }).collect::<Vec<f64>>();
+            &converted
+        }
+        _ => return Err(CoreError::Data("the values to sketch must be a numeric matrix or array".into())),
+    };
+    Sketch::from_block(data, rows, cells, alpha)
+}
+
+/// A sketch that stays in Rust while one process adds its chunks: converting the
+/// growing sketch to an R list and back for every chunk cost more memory (and
+/// time) than the chunks themselves. It becomes a list once, to travel.
+/// @noRd
+#[extendr]
+pub struct SketchAccumulator {
+    alpha: f64,
+    sketch: Option<Sketch>,
+}
+
+#[extendr]
+impl SketchAccumulator {
+    /// An empty accumulator of accuracy `alpha`.
+    fn new(alpha: Robj) -> RResult<Self> {
+        let alpha = to_r(single_number(&alpha, "alpha"))?;
+        // checks alpha now rather than at the first block
+        to_r(Sketch::from_block(&[], 0, 0, alpha))?;
+        Ok(SketchAccumulator { alpha, sketch: None })
+    }
+
+    /// Add the sketch of a block (as `sketch_block()` takes it).
+    fn add_block(&mut self, values: Robj) -> RResult<()> {
+        let alpha = self.alpha;
+        let s = to_r(guarded(|| block_sketch(&values, alpha)))?;
+        let merged = match self.sketch.take() {
+            None => s,
+            Some(acc) => to_r(guarded(|| acc.merge(&s)))?,
+        };
+        self.sketch = Some(merged);
+        Ok(())
+    }
+
+    /// The sketch so far as a list (`sketch_block()`'s format).
+    fn to_list(&self) -> RResult<List> {
+        match &self.sketch {
+            Some(s) => sketch_to_r(s),
+            None => Err(extendr_api::Error::Other(super::error::tagged(&CoreError::Internal("the accumulator holds no block yet".into())))),
+        }
+    }
 }
 
 /// The sketch of the union of two parts (same `alpha` and cells).
@@ -219,6 +261,7 @@ fn sketch_quantiles(s: Robj, probs: Robj, abs: Robj) -> RResult<Robj> {
 
 extendr_module! {
     mod sketch;
+    impl SketchAccumulator;
     fn sketch_block;
     fn sketch_merge;
     fn sketch_quantiles;
