@@ -86,7 +86,7 @@ demo_run <- function(images, model, file) {
   conv <- innsight_demo_model(model)
   ex <- fashion_mnist_examples(max(images))
   x <- ex$x[images, , , , drop = FALSE]
-  probs <- predict(conv, x)
+  probs <- stats::predict(conv, x)
   top <- max.col(probs, ties.method = "first")
   classes <- colnames(probs)
   pred <- data.frame(image = images, label = as.character(ex$y[images]), predicted = classes[top],

@@ -9,7 +9,7 @@ set -euo pipefail
 PKGS="r-base-dev r-cran-r6 r-cran-cli r-cran-jsonlite r-cran-testthat r-cran-ggplot2
   r-cran-data.table r-cran-knitr r-cran-rmarkdown r-cran-png r-cran-jpeg r-cran-gridextra
   r-cran-checkmate r-cran-plotly r-cran-roxygen2 r-cran-rcmdcheck r-cran-reticulate
-  r-cran-hdf5r r-cran-vdiffr r-cran-bench r-cran-palmerpenguins r-cran-mass r-cran-future r-cran-progressr r-cran-future.batchtools
+  r-cran-hdf5r r-cran-vdiffr r-cran-bench r-cran-palmerpenguins r-cran-mass r-cran-future r-cran-parallelly r-cran-progressr r-cran-future.batchtools
   r-cran-batchtools qpdf tidy"
 missing=""
 for p in $PKGS; do
