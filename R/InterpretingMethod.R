@@ -158,12 +158,12 @@ core_job <- function(model, dtype, spec, x_ref, data_ref, channels_first, per_ro
   lapply(list(model, dtype, spec, x_ref, data_ref, channels_first, per_row, input_dim), force)
   run <- function(data, rows, progress = NULL, call = NULL) {
     s <- spec
-    if (length(rows) > 0) s$row_offset <- rows[1] - 1L
+    # SmoothGrad draws its noise from the global row index
+    if (identical(s$method, "smooth_grad") && length(rows) > 0) s$row_offset <- rows[1] - 1L
     if (!is.null(per_row) && length(rows) > 0) {
       idx <- as.vector(outer(seq_len(per_row$n), (rows - 1) * per_row$n, "+"))
       for (f in per_row$fields) s[[f]] <- I(spec[[f]][idx])
     }
-    if (!identical(s$method, "smooth_grad")) s$row_offset <- NULL
     rust_call(run_method(model$handle(dtype), to_json(s), data, x_ref, data_ref, channels_first,
                          innsight_threads(), progress), call = call)
   }

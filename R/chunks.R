@@ -142,8 +142,7 @@ user_function_globals <- function(fun) {
 
 # Run the chunks `chunks` (global row indices; chunk numbers `ids`) of one group;
 # `data` holds the group's rows, its first row being global row `first + 1`.
-# Returns the parts
-# (keep = "result") or their merged summary and predictions, or an
+# Returns the parts (keep = "result") or their merged summary and predictions, or an
 # `innsight_chunk_failure` for the first chunk that failed.
 run_chunk_group <- function(job, data, chunks, ids, first, opts, tick = NULL) {
   old <- options(innsight.threads = opts$threads)
@@ -171,7 +170,7 @@ run_chunk_group <- function(job, data, chunks, ids, first, opts, tick = NULL) {
     if (!is.null(tick)) tick()
   }
   if (opts$keep == "result") return(structure(parts, class = "innsight_parts"))
-  preds <- bind_parts(lapply(parts, function(p) c(p, list(result = list()))))
+  preds <- bind_parts(parts)
   list(summary = job$finish(acc), pred = preds$pred, goal = preds$goal)
 }
 
