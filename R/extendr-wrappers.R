@@ -92,11 +92,16 @@ image_resize <- function(x, height, width, filter, lo, hi) .Call(wrap__image_res
 release_free_memory <- function() .Call(wrap__release_free_memory)
 
 #' The kernels' instruction sets: `cpu` (the widest the CPU supports), `kernels`
-#' (what the core's own kernels use, after the `INNSIGHT_ISA` cap) and `gemm` (what
-#' the gemm crate's matrix kernels pick: it is built with its AVX-512 kernels and
-#' dispatches on its own, ignoring the cap).
+#' (what the core's own kernels use, after the `INNSIGHT_ISA` cap or
+#' `kernel_isa_cap()`) and `gemm` (the matrix kernels, capped the same way).
 #' @noRd
 kernel_isa <- function() .Call(wrap__kernel_isa)
+
+#' Cap the kernels' instruction set for this process (`""` removes the cap;
+#' `INNSIGHT_ISA` still applies then). For tests that compare the AVX-512, AVX2
+#' and baseline paths on one machine. Returns the level now active.
+#' @noRd
+kernel_isa_cap <- function(level) .Call(wrap__kernel_isa_cap, level)
 
 #' Sketch a block of values: rows along the first axis, one cell per position of
 #' the other axes (in R's column-major order); a vector is a single cell.

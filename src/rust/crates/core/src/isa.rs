@@ -4,13 +4,12 @@
 //! every x86 server; kernels compiled for wider instruction sets are picked at run
 //! time from what the CPU reports. The `gemm` crate does this for its matrix
 //! kernels on its own (with its `x86-v4` feature: AVX-512 where available); the
-//! core's own element-wise kernels are not multiversioned yet (issue 14), so today
-//! this module detects and reports.
+//! core's own kernels go through [`dispatch`].
 //!
 //! `INNSIGHT_ISA` (environment, read once) or [`set_cap`] caps the level, e.g.
 //! `avx2` on an AVX-512 machine, so that paths can be compared on one machine. The
-//! cap applies to the core's own kernels; gemm's choice cannot be capped from
-//! outside the crate.
+//! cap applies to the core's own kernels and to the matrix products (a capped
+//! product calls the narrower gemm kernels directly, `gemm_path`).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
@@ -96,6 +95,101 @@ pub fn active() -> Isa {
     isa
 }
 
+/// Run `f` with the level capped at `cap`, then restore the previous cap. Callers
+/// are serialised by a lock, so that tests comparing paths do not see each other's
+/// caps (the cap itself is process-wide: rayon's workers must see it too).
+pub fn with_cap<R>(cap: Isa, f: impl FnOnce() -> R) -> R {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _held = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    struct Restore(u8);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CAP.store(self.0, Ordering::Relaxed);
+        }
+    }
+    let _restore = Restore(CAP.load(Ordering::Relaxed));
+    set_cap(Some(cap));
+    f()
+}
+
+/// Call `f` compiled for the active level: `f` (a closure around a kernel's loops,
+/// with the kernel `#[inline(always)]`) is inlined into a trampoline that carries the
+/// level's target features, so that the compiler vectorises the same source at
+/// AVX-512, AVX2 or baseline width. Call it inside each thread's share of the work,
+/// not around a rayon loop (the worker threads would run baseline code).
+#[inline(always)]
+pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match active() {
+            // SAFETY: `active()` never exceeds what the CPU reports.
+            Isa::Avx512 => return unsafe { on_avx512(f) },
+            Isa::Avx2 => return unsafe { on_avx2(f) },
+            Isa::Baseline => {}
+        }
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn on_avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn on_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Define a kernel `fn name<T: Scalar>(args) -> R { body }` compiled three times, for
+/// AVX-512, AVX2 and the baseline, and called in the version of the active level.
+/// Unlike [`dispatch`], closures inside the body inherit the version's target
+/// features, so loops written as iterator chains are vectorised at full width too.
+/// Call it per thread's share of the work (inside a rayon loop, not around one).
+#[macro_export]
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis unsafe fn $name:ident<$T:ident: Scalar>($($a:ident: $t:ty),* $(,)?) $(-> $r:ty)? $body:block) => {
+        $(#[$m])* $vis unsafe fn $name<$T: Scalar>($($a: $t),*) $(-> $r)? {
+            $crate::multiversion!(@versions $T ($($a: $t),*) ($($r)?) $body);
+            match $crate::isa::active() {
+                #[cfg(target_arch = "x86_64")]
+                $crate::isa::Isa::Avx512 => v4::<$T>($($a),*),
+                #[cfg(target_arch = "x86_64")]
+                $crate::isa::Isa::Avx2 => v3::<$T>($($a),*),
+                _ => v1::<$T>($($a),*),
+            }
+        }
+    };
+    ($(#[$m:meta])* $vis:vis fn $name:ident<$T:ident: Scalar>($($a:ident: $t:ty),* $(,)?) $(-> $r:ty)? $body:block) => {
+        $(#[$m])* $vis fn $name<$T: Scalar>($($a: $t),*) $(-> $r)? {
+            $crate::multiversion!(@versions $T ($($a: $t),*) ($($r)?) $body);
+            // SAFETY: `active()` never exceeds what the CPU reports, and the body is
+            // safe code.
+            unsafe {
+                match $crate::isa::active() {
+                    #[cfg(target_arch = "x86_64")]
+                    $crate::isa::Isa::Avx512 => v4::<$T>($($a),*),
+                    #[cfg(target_arch = "x86_64")]
+                    $crate::isa::Isa::Avx2 => v3::<$T>($($a),*),
+                    _ => v1::<$T>($($a),*),
+                }
+            }
+        }
+    };
+    (@versions $T:ident ($($a:ident: $t:ty),*) ($($r:ty)?) $body:block) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+        unsafe fn v4<$T: Scalar>($($a: $t),*) $(-> $r)? $body
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+        unsafe fn v3<$T: Scalar>($($a: $t),*) $(-> $r)? $body
+        #[allow(unused_unsafe)]
+        unsafe fn v1<$T: Scalar>($($a: $t),*) $(-> $r)? $body
+    };
+}
+
 /// The levels this CPU can run, narrowest first (for tests comparing the paths).
 pub fn available() -> Vec<Isa> {
     [Isa::Baseline, Isa::Avx2, Isa::Avx512].into_iter().filter(|&i| i <= detected()).collect()
@@ -112,10 +206,11 @@ mod tests {
         }
         assert_eq!(Isa::from_name("AVX512F"), Some(Isa::Avx512));
         assert_eq!(Isa::from_name("neon"), None);
-        set_cap(Some(Isa::Baseline));
-        assert_eq!(active(), Isa::Baseline);
-        set_cap(None);
+        with_cap(Isa::Baseline, || assert_eq!(active(), Isa::Baseline));
         assert!(active() <= detected());
+        for i in available() {
+            assert_eq!(with_cap(i, || dispatch(active)), i);
+        }
         assert_eq!(available().last().copied(), Some(detected()));
     }
 }

@@ -14,6 +14,7 @@ pub mod activation;
 pub mod agnostic;
 pub mod composite;
 pub mod error;
+pub mod gemm_path;
 pub mod graph;
 pub mod image;
 pub mod io;

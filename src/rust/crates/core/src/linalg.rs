@@ -1,5 +1,6 @@
 //! Matrix products on the `gemm` crate (runtime-dispatched SIMD kernels: AVX2/FMA,
-//! AVX-512 where present) with rayon parallelism inside large products. Strided views
+//! AVX-512 where present; a capped instruction set goes through `gemm_path`) with
+//! rayon parallelism inside large products. Strided views
 //! are passed as-is, so transposes cost nothing.
 
 use crate::scalar::Scalar;
@@ -88,13 +89,44 @@ pub fn gemm_into_with<T: Scalar>(
 }
 
 /// The `gemm` crate call itself.
-fn raw_gemm<T: Scalar>(c: &mut ArrayViewMut2<T>, a: &ArrayView2<T>, b: &ArrayView2<T>, accumulate: bool, par: gemm::Parallelism) {
+fn raw_gemm<T: Scalar>(
+    c: &mut ArrayViewMut2<T>,
+    a: &ArrayView2<T>,
+    b: &ArrayView2<T>,
+    accumulate: bool,
+    par: gemm::Parallelism,
+) {
     let (m, k) = a.dim();
     let n = b.ncols();
     let (cs, as_, bs) = (c.strides().to_vec(), a.strides().to_vec(), b.strides().to_vec());
     // SAFETY: the three views are valid for the given shapes and strides, `c` is a
     // unique mutable borrow, and T is f32 or f64 (the sealed Scalar trait), which
     // `gemm` supports.
+    let isa = crate::isa::active();
+    if isa < crate::isa::detected() {
+        let done = unsafe {
+            crate::gemm_path::gemm_capped(
+                isa,
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                cs[1],
+                cs[0],
+                accumulate,
+                a.as_ptr(),
+                as_[1],
+                as_[0],
+                b.as_ptr(),
+                bs[1],
+                bs[0],
+                par,
+            )
+        };
+        if done {
+            return;
+        }
+    }
     unsafe {
         gemm::gemm(
             m,
@@ -153,12 +185,14 @@ where
     debug_assert_eq!(out.len() % slab, 0);
     if out.len() >= EW_PARALLEL_MIN && rayon::current_num_threads() > 1 {
         out.par_chunks_mut(slab).enumerate().for_each(|(k, s)| {
-            s.par_chunks_mut(EW_CHUNK).enumerate().for_each(|(i, piece)| f(piece, k * slab + i * EW_CHUNK, i * EW_CHUNK));
+            s.par_chunks_mut(EW_CHUNK)
+                .enumerate()
+                .for_each(|(i, piece)| crate::isa::dispatch(|| f(piece, k * slab + i * EW_CHUNK, i * EW_CHUNK)));
         });
     } else {
         for (k, s) in out.chunks_mut(slab).enumerate() {
             for (i, piece) in s.chunks_mut(EW_CHUNK).enumerate() {
-                f(piece, k * slab + i * EW_CHUNK, i * EW_CHUNK);
+                crate::isa::dispatch(|| f(piece, k * slab + i * EW_CHUNK, i * EW_CHUNK));
             }
         }
     }
@@ -236,5 +270,35 @@ mod tests {
         let b = Array2::from_shape_fn((300, 90), |(i, j)| ((3 * i + j) % 5) as f32 - 2.0);
         let c = pool.install(|| matmul(&a.view(), &b.view()));
         assert_eq!(c, a.dot(&b));
+    }
+
+    /// Each instruction set this CPU has (gemm's own dispatch and the capped paths
+    /// of `gemm_path`) gives the product within float rounding, f32 and f64, for
+    /// plain, transposed and accumulating calls, on one thread and split.
+    #[test]
+    fn every_instruction_set_gives_the_same_product() {
+        fn check<T: Scalar>(tol: f64) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            for &(m, k, n) in &[(1, 7, 3), (17, 33, 9), (130, 300, 90), (64, 576, 700)] {
+                let a = Array2::from_shape_fn((m, k), |(i, j)| T::of((((i * 7 + j * 3) % 11) as f64 - 5.0) / 4.0));
+                let bt = Array2::from_shape_fn((n, k), |(i, j)| T::of((((i * 5 + j) % 13) as f64 - 6.0) / 8.0));
+                let b = bt.t();
+                let c0 = Array2::from_shape_fn((m, n), |(i, j)| T::of((i + j) as f64 / 10.0));
+                let exact = a.mapv(|v| v.as_f64()).dot(&b.mapv(|v| v.as_f64())) + c0.mapv(|v| v.as_f64());
+                for isa in crate::isa::available() {
+                    for par in [Par::Seq, Par::Auto] {
+                        let mut c = c0.clone();
+                        crate::isa::with_cap(isa, || {
+                            pool.install(|| gemm_into_with(&mut c.view_mut(), &a.view(), &b, true, par))
+                        });
+                        let err = (&c.mapv(|v| v.as_f64()) - &exact).mapv(f64::abs).fold(0.0f64, |x, &y| x.max(y));
+                        let scale = exact.mapv(f64::abs).fold(1.0f64, |x, &y| x.max(y));
+                        assert!(err <= tol * scale * k as f64, "{} {isa:?} {par:?} {m}x{k}x{n}: error {err}", T::NAME);
+                    }
+                }
+            }
+        }
+        check::<f32>(1e-6);
+        check::<f64>(1e-14);
     }
 }

@@ -96,6 +96,7 @@ impl Geom {
     /// `run(q, n, src)` gets the run's offset `q` from `p0`, its length `n`, and for
     /// in-bounds runs the plane index of the first input pixel (later ones step by `sw`);
     /// `None` marks runs that read padding.
+    #[inline(always)]
     fn for_runs(&self, i: usize, j: usize, p0: usize, p1: usize, mut run: impl FnMut(usize, usize, Option<usize>)) {
         let (lo, hi) = self.valid_cols(j);
         let col_off = (j * self.dw) as isize - self.left as isize;
@@ -142,13 +143,36 @@ pub(crate) fn im2col<T: Scalar>(g: &Geom, x: &[T], n: usize, (p0, p1): (usize, u
 }
 
 /// [`im2col`], on the calling thread unless `parallel`.
-fn fill_cols<T: Scalar>(g: &Geom, x: &[T], n: usize, (p0, p1): (usize, usize), cols: &mut [T], ld: usize, parallel: bool) {
+fn fill_cols<T: Scalar>(
+    g: &Geom,
+    x: &[T],
+    n: usize,
+    (p0, p1): (usize, usize),
+    cols: &mut [T],
+    ld: usize,
+    parallel: bool,
+) {
     let pc = p1 - p0;
     let width = n * pc;
     debug_assert!(ld >= width && cols.len() >= (g.k() - 1) * ld + width);
     debug_assert_eq!(x.len(), n * g.in_len());
-    let plane = g.h * g.w;
-    let fill_row = |r: usize, row: &mut [T]| {
+    let one_row = |r: usize, row: &mut [T]| fill_row(g, x, n, (p0, p1), r, row);
+    let cols = &mut cols[..g.k() * ld];
+    // One task per row: rows are independent, and there are enough of them even for
+    // 3-channel inputs (27 rows for a 3×3 kernel).
+    if parallel && g.k() * width >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+        cols.par_chunks_mut(ld).enumerate().for_each(|(r, row)| one_row(r, row));
+    } else {
+        cols.chunks_mut(ld).enumerate().for_each(|(r, row)| one_row(r, row));
+    }
+}
+
+crate::multiversion! {
+    /// Row `r` (channel `c`, kernel tap `(i, j)`) of [`im2col`] for `n` samples.
+    fn fill_row<T: Scalar>(g: &Geom, x: &[T], n: usize, cols: (usize, usize), r: usize, row: &mut [T]) {
+        let (p0, p1) = cols;
+        let pc = p1 - p0;
+        let plane = g.h * g.w;
         let (c, i, j) = (r / (g.kh * g.kw), (r / g.kw) % g.kh, r % g.kw);
         for s in 0..n {
             let src = &x[(s * g.c + c) * plane..][..plane];
@@ -163,33 +187,28 @@ fn fill_cols<T: Scalar>(g: &Geom, x: &[T], n: usize, (p0, p1): (usize, usize), c
                 }
             });
         }
-    };
-    let cols = &mut cols[..g.k() * ld];
-    // One task per row: rows are independent, and there are enough of them even for
-    // 3-channel inputs (27 rows for a 3×3 kernel).
-    if parallel && g.k() * width >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        cols.par_chunks_mut(ld).enumerate().for_each(|(r, row)| fill_row(r, row));
-    } else {
-        cols.chunks_mut(ld).enumerate().for_each(|(r, row)| fill_row(r, row));
     }
 }
 
-/// Add the columns of sample `s` of a chunk for one input channel (rows `row0 ..
-/// row0 + kh·kw` of `cols`) into that channel's input plane `dst` (`H·W`).
-fn add_plane<T: Scalar>(g: &Geom, cols: &[T], row0: usize, s: usize, (p0, p1): (usize, usize), ld: usize, dst: &mut [T]) {
-    let pc = p1 - p0;
-    for i in 0..g.kh {
-        for j in 0..g.kw {
-            let row = &cols[(row0 + i * g.kw + j) * ld + s * pc..][..pc];
-            g.for_runs(i, j, p0, p1, |q, len, start| {
-                let src = &row[q..q + len];
-                match start {
-                    None => {}
-                    // contiguous: a zip the compiler vectorises
-                    Some(st) if g.sw == 1 => dst[st..st + len].iter_mut().zip(src).for_each(|(d, &v)| *d += v),
-                    Some(st) => src.iter().enumerate().for_each(|(t, &v)| dst[st + t * g.sw] += v),
-                }
-            });
+crate::multiversion! {
+    /// Add the columns of sample `s` of a chunk for one input channel (rows `row0 ..
+    /// row0 + kh·kw` of `cols`) into that channel's input plane `dst` (`H·W`).
+    fn add_plane<T: Scalar>(g: &Geom, cols: &[T], row0: usize, s: usize, range: (usize, usize), ld: usize, dst: &mut [T]) {
+        let (p0, p1) = range;
+        let pc = p1 - p0;
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = &cols[(row0 + i * g.kw + j) * ld + s * pc..][..pc];
+                g.for_runs(i, j, p0, p1, |q, len, start| {
+                    let src = &row[q..q + len];
+                    match start {
+                        None => {}
+                        // contiguous: a zip the compiler vectorises
+                        Some(st) if g.sw == 1 => dst[st..st + len].iter_mut().zip(src).for_each(|(d, &v)| *d += v),
+                        Some(st) => src.iter().enumerate().for_each(|(t, &v)| dst[st + t * g.sw] += v),
+                    }
+                });
+            }
         }
     }
 }
@@ -279,7 +298,9 @@ pub(crate) struct Scratch<T>(Vec<std::sync::Mutex<(Vec<T>, Vec<T>)>>);
 
 impl<T: Scalar> Scratch<T> {
     pub(crate) fn new() -> Self {
-        Scratch((0..rayon::current_num_threads().max(1)).map(|_| std::sync::Mutex::new((Vec::new(), Vec::new()))).collect())
+        Scratch(
+            (0..rayon::current_num_threads().max(1)).map(|_| std::sync::Mutex::new((Vec::new(), Vec::new()))).collect(),
+        )
     }
     pub(crate) fn get(&self) -> std::sync::MutexGuard<'_, (Vec<T>, Vec<T>)> {
         let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
@@ -331,9 +352,8 @@ pub(crate) fn conv_forward<T: Scalar>(
         if r1 - r0 == 1 {
             // SAFETY: chunks cover disjoint (sample, position range) blocks of `y`,
             // whose [C_out, P] slab of sample r0 starts at r0·C_out·P.
-            let mut yv = unsafe {
-                ArrayViewMut2::from_shape_ptr((c_out, n).strides((p, 1)), y_ptr.0.add(r0 * c_out * p + p0))
-            };
+            let mut yv =
+                unsafe { ArrayViewMut2::from_shape_ptr((c_out, n).strides((p, 1)), y_ptr.0.add(r0 * c_out * p + p0)) };
             fill_bias(&mut yv);
             if pointwise {
                 let xr = ArrayView2::from_shape((k, p), &x[r0 * len..][..len]).expect("pointwise shape");
@@ -358,8 +378,7 @@ pub(crate) fn conv_forward<T: Scalar>(
             gemm_into_with(&mut tv, w, &cv, false, par);
             let t3 = ArrayView3::from_shape((c_out, r1 - r0, p).strides((ld, p, 1)), &tmp[..]).expect("tmp shape");
             // SAFETY: samples r0..r1 belong to this chunk only.
-            let mut ys =
-                unsafe { ArrayViewMut3::from_shape_ptr((r1 - r0, c_out, p), y_ptr.0.add(r0 * c_out * p)) };
+            let mut ys = unsafe { ArrayViewMut3::from_shape_ptr((r1 - r0, c_out, p), y_ptr.0.add(r0 * c_out * p)) };
             ys.assign(&t3.permuted_axes([1, 0, 2]));
             for mut yv in ys.outer_iter_mut() {
                 if let Some(b) = bias {
@@ -413,7 +432,8 @@ pub(crate) fn conv_vjp<T: Scalar>(g: &Geom, grad: &ArrayView3<T>, w: &ArrayView2
     let signal = |ch: &Chunk, tmp: &mut Vec<T>, ld: usize| {
         let Chunk { r0, r1, .. } = *ch;
         let tmp = at_least(tmp, c_out * ld);
-        let mut t3 = ArrayViewMut3::from_shape((c_out, r1 - r0, p).strides((ld, p, 1)), &mut tmp[..]).expect("tmp shape");
+        let mut t3 =
+            ArrayViewMut3::from_shape((c_out, r1 - r0, p).strides((ld, p, 1)), &mut tmp[..]).expect("tmp shape");
         t3.assign(&grad.slice(s![r0..r1, .., ..]).permuted_axes([1, 0, 2]));
     };
     let groups = if nt > 1 { g.c.min(nt) } else { 1 };
@@ -429,7 +449,8 @@ pub(crate) fn conv_vjp<T: Scalar>(g: &Geom, grad: &ArrayView3<T>, w: &ArrayView2
                 let Chunk { r0, r1, p0, p1 } = *ch;
                 let (n, ld) = (ch.cols(), lead_dim::<T>(ch.cols()));
                 let dc = at_least(dcols, (c1 - c0) * kk * ld);
-                let mut dv = ArrayViewMut2::from_shape(((c1 - c0) * kk, n).strides((ld, 1)), &mut dc[..]).expect("dcols");
+                let mut dv =
+                    ArrayViewMut2::from_shape(((c1 - c0) * kk, n).strides((ld, 1)), &mut dc[..]).expect("dcols");
                 if r1 - r0 == 1 {
                     gemm_into_with(&mut dv, &wt_t, &grad.slice(s![r0, .., p0..p1]), false, Par::Seq);
                 } else {
@@ -441,7 +462,9 @@ pub(crate) fn conv_vjp<T: Scalar>(g: &Geom, grad: &ArrayView3<T>, w: &ArrayView2
                 for s in 0..r1 - r0 {
                     for c in c0..c1 {
                         // SAFETY: this task alone writes the planes of channels c0..c1.
-                        let dst = unsafe { std::slice::from_raw_parts_mut(gx_ptr.0.add(((r0 + s) * g.c + c) * plane), plane) };
+                        let dst = unsafe {
+                            std::slice::from_raw_parts_mut(gx_ptr.0.add(((r0 + s) * g.c + c) * plane), plane)
+                        };
                         add_plane(g, dc, (c - c0) * kk, s, (p0, p1), ld, dst);
                     }
                 }

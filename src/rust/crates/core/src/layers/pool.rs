@@ -103,9 +103,9 @@ impl Plane {
 fn for_planes<U: Send>(out: &mut [U], len: usize, work: usize, f: impl Fn(usize, &mut [U]) + Sync + Send) {
     if len == 0 {
     } else if work >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(len).enumerate().for_each(|(i, o)| f(i, o));
+        out.par_chunks_mut(len).enumerate().for_each(|(i, o)| crate::isa::dispatch(|| f(i, o)));
     } else {
-        out.chunks_mut(len).enumerate().for_each(|(i, o)| f(i, o));
+        out.chunks_mut(len).enumerate().for_each(|(i, o)| crate::isa::dispatch(|| f(i, o)));
     }
 }
 
@@ -168,24 +168,60 @@ pub fn avg_pool_vjp<T: Scalar>(
 }
 
 /// Index within its plane of each window's first maximum, `[planes, out]`.
+///
+/// Per output row, the window offsets `(i, j)` are the outer loop and the output
+/// columns the inner one, with the running maxima in a buffer: the inner loop is a
+/// compare-and-select over independent lanes that the compiler vectorises, where a
+/// loop per window would chase its own running index. Offsets go in row-major
+/// window order with a strict comparison, so ties keep the first maximum (and a NaN
+/// at the corner stays, as in a plain scan).
 fn argmax<T: Scalar>(xs: &[T], planes: usize, p: &Plane) -> Vec<usize> {
     let mut idx = vec![0usize; planes * p.n_out()];
-    for_planes(&mut idx, p.n_out(), xs.len(), |q, o| {
-        let src = &xs[q * p.n_in()..][..p.n_in()];
-        for (e, at) in o.iter_mut().enumerate() {
-            let c = p.corner(e);
-            *at = c;
+    for_planes(&mut idx, p.n_out(), xs.len(), |q, o| argmax_plane(&xs[q * p.n_in()..][..p.n_in()], p, o));
+    idx
+}
+
+crate::multiversion! {
+    /// [`argmax`] of one plane `src` into `o` (`[ho·wo]`). Each input row under an
+    /// output row is first split into its `sw` stride phases (`phase[r][t] =
+    /// row[t·sw + r]`), so that tap `j` of every window in the row is the contiguous
+    /// run `phase[j % sw][j / sw..]`; the running maximum and the tap that gave it are
+    /// kept per output column.
+    fn argmax_plane<T: Scalar>(src: &[T], p: &Plane, o: &mut [usize]) {
+        let (w, wo, sw) = (p.w, p.wo, p.sw);
+        let plen = w.div_ceil(sw);
+        let mut phases = vec![T::zero(); sw * plen];
+        let mut best = vec![T::zero(); wo];
+        let mut tap = vec![0u32; wo];
+        // offset of tap k = i·kw + j from the window's corner
+        let offset: Vec<usize> = (0..p.kh * p.kw).map(|k| (k / p.kw) * w + k % p.kw).collect();
+        for (oy, at) in o.chunks_mut(wo).enumerate() {
+            let top = oy * p.sh * w;
             for i in 0..p.kh {
-                for j in c + i * p.w..c + i * p.w + p.kw {
-                    // strict comparison keeps the first maximum on ties
-                    if src[j] > src[*at] {
-                        *at = j;
+                let row = &src[top + i * w..][..w];
+                for (r, phase) in phases.chunks_mut(plen).enumerate() {
+                    phase.iter_mut().zip(row[r.min(w)..].iter().step_by(sw)).for_each(|(d, &v)| *d = v);
+                }
+                for j in 0..p.kw {
+                    let k = (i * p.kw + j) as u32;
+                    let run = &phases[(j % sw) * plen + j / sw..][..wo];
+                    if k == 0 {
+                        best.copy_from_slice(run);
+                        tap.fill(0);
+                        continue;
+                    }
+                    for ((b, t), &v) in best.iter_mut().zip(tap.iter_mut()).zip(run) {
+                        let take = v > *b;
+                        *b = if take { v } else { *b };
+                        *t = if take { k } else { *t };
                     }
                 }
             }
+            for (ox, (a, &k)) in at.iter_mut().zip(tap.iter()).enumerate() {
+                *a = top + ox * sw + offset[k as usize];
+            }
         }
-    });
-    idx
+    }
 }
 
 /// For each output element of max pooling `x` (`[lead..., spatial]`), the flat index
@@ -338,7 +374,12 @@ fn avg_factor<T: Scalar>(kernel: &[usize], w: WeightMod) -> Option<T> {
     (m != unit).then(|| m / unit)
 }
 
-fn avg_forward_mod<T: Scalar>(x: &ArrayViewD<T>, kernel: &[usize], strides: &[usize], w: WeightMod) -> Result<ArrayD<T>> {
+fn avg_forward_mod<T: Scalar>(
+    x: &ArrayViewD<T>,
+    kernel: &[usize],
+    strides: &[usize],
+    w: WeightMod,
+) -> Result<ArrayD<T>> {
     let mut y = avg_pool(x, kernel, strides)?;
     if let Some(f) = avg_factor::<T>(kernel, w) {
         y.mapv_inplace(|v| v * f);
@@ -461,6 +502,36 @@ mod tests {
             check_vjp(&l2, &[vec![2, 7, 5]], 2, 2, 31);
             check_vjp(&Pool::new(kind, 2, &[2, 2], Some(&[3, 3])).unwrap(), &[vec![1, 7, 8]], 2, 1, 32);
             check_vjp(&Pool::new(kind, 1, &[3], Some(&[2])).unwrap(), &[vec![3, 9]], 2, 2, 33);
+        }
+    }
+
+    /// The vectorised argmax equals a plain scan of each window (first maximum in
+    /// row-major window order), with many ties, NaNs and overlapping windows.
+    #[test]
+    fn argmax_matches_a_plain_window_scan() {
+        for &(h, w, kh, kw, sh, sw) in
+            &[(7, 9, 3, 3, 2, 2), (6, 6, 2, 2, 2, 2), (1, 11, 1, 3, 1, 2), (5, 8, 2, 3, 1, 3)]
+        {
+            let planes = 3;
+            let xs: Vec<f64> =
+                (0..planes * h * w).map(|t| if t % 17 == 5 { f64::NAN } else { ((t * 7919) % 5) as f64 }).collect();
+            let p = Plane::new(&[h, w], &[kh, kw], &[sh, sw]).unwrap();
+            let got = argmax(&xs, planes, &p);
+            for q in 0..planes {
+                let src = &xs[q * h * w..][..h * w];
+                for o in 0..p.n_out() {
+                    let c = p.corner(o);
+                    let mut at = c;
+                    for i in 0..kh {
+                        for j in 0..kw {
+                            if src[c + i * w + j] > src[at] {
+                                at = c + i * w + j;
+                            }
+                        }
+                    }
+                    assert_eq!(got[q * p.n_out() + o], at, "plane {q} output {o} of {h}x{w} k{kh}x{kw} s{sh}x{sw}");
+                }
+            }
         }
     }
 

@@ -112,10 +112,10 @@ impl<T: Scalar> Kernel<T> {
             }
         };
         if m * c >= 4096 && rayon::current_num_threads() > 1 {
-            (0..m).into_par_iter().for_each_init(Vec::new, |local, o| one(o, local));
+            (0..m).into_par_iter().for_each_init(Vec::new, |local, o| crate::isa::dispatch(|| one(o, local)));
         } else {
             let mut local = Vec::new();
-            (0..m).for_each(|o| one(o, &mut local));
+            (0..m).for_each(|o| crate::isa::dispatch(|| one(o, &mut local)));
         }
         Kernel { u, m, c }
     }
@@ -137,7 +137,8 @@ impl<T: Scalar> Kernel<T> {
     }
 
     fn u(&self, xi: usize) -> ArrayView2<'_, T> {
-        ArrayView2::from_shape((self.m, self.c), &self.u[xi * self.m * self.c..][..self.m * self.c]).expect("kernel shape")
+        ArrayView2::from_shape((self.m, self.c), &self.u[xi * self.m * self.c..][..self.m * self.c])
+            .expect("kernel shape")
     }
 }
 
@@ -149,6 +150,7 @@ fn tile_at(geo: &Wino, t: usize) -> (usize, usize, usize) {
 
 /// Walk tiles `t0..t0+n` as runs within one tile row: `f(k, sample, ty, tx0, len)`
 /// for the run of `len` tiles starting at chunk position `k`, tile column `tx0`.
+#[inline(always)]
 fn for_tile_runs(geo: &Wino, t0: usize, n: usize, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
     let tw = geo.tiles_w();
     let mut k = 0;
@@ -160,128 +162,141 @@ fn for_tile_runs(geo: &Wino, t0: usize, n: usize, mut f: impl FnMut(usize, usize
     }
 }
 
-/// Input transform of tiles `t0..t0+n` for channel `c` into `v` (`[16][n]`).
-///
-/// Per run of tiles along a tile row, the four input rows under it are split into
-/// even and odd columns (`e[j] = row[2j]`, `o[j] = row[2j + 1]`, relative to the run's
-/// first column), so that `B` along the row is `e[j] − e[j+1]`, `o[j] + e[j+1]`,
-/// `e[j+1] − o[j]`, `o[j] − o[j+1]`: contiguous loops over the run that the compiler
-/// vectorises, as is `Bᵀ` down the four rows.
-fn transform_channel<T: Scalar>(geo: &Wino, x: &[T], c: usize, t0: usize, n: usize, v: &mut [T]) {
-    let plane = geo.h * geo.w;
-    let tw = geo.tiles_w();
-    // e and o (tw + 1 each) and the row transform h (4 x tw) of each of the 4 rows
-    let mut eo = vec![T::zero(); 2 * (tw + 1)];
-    let mut hb = vec![T::zero(); 16 * tw];
-    for_tile_runs(geo, t0, n, |k, s, ty, tx0, len| {
-        let src = &x[(s * geo.c + c) * plane..][..plane];
-        for r in 0..4 {
-            let iy = (2 * ty + r) as isize - geo.top;
-            let h = &mut hb[4 * r * tw..4 * (r + 1) * tw];
-            if iy < 0 || iy >= geo.h as isize {
-                // the four parts of h sit `tw` apart: a run shorter than a tile row
-                // must clear each of them, not the first 4·len values
-                h.fill(T::zero());
-                continue;
-            }
-            let row = &src[iy as usize * geo.w..][..geo.w];
-            let (e, o) = eo.split_at_mut(tw + 1);
-            let col0 = 2 * tx0 as isize - geo.left;
-            let inside = col0 >= 0 && col0 + 2 * len as isize + 2 <= geo.w as isize;
-            if inside {
-                let base = col0 as usize;
-                for j in 0..=len {
-                    e[j] = row[base + 2 * j];
-                    o[j] = row[base + 2 * j + 1];
+crate::multiversion! {
+    /// Input transform of tiles `t0..t0+n` for channel `c` into `v` (`[16][n]`).
+    ///
+    /// Per run of tiles along a tile row, the four input rows under it are split into
+    /// even and odd columns (`e[j] = row[2j]`, `o[j] = row[2j + 1]`, relative to the run's
+    /// first column), so that `B` along the row is `e[j] − e[j+1]`, `o[j] + e[j+1]`,
+    /// `e[j+1] − o[j]`, `o[j] − o[j+1]`: contiguous loops over the run that the compiler
+    /// vectorises, as is `Bᵀ` down the four rows.
+    fn transform_channel<T: Scalar>(geo: &Wino, x: &[T], c: usize, t0: usize, n: usize, v: &mut [T]) {
+        let plane = geo.h * geo.w;
+        let tw = geo.tiles_w();
+        // e and o (tw + 1 each) and the row transform h (4 x tw) of each of the 4 rows
+        let mut eo = vec![T::zero(); 2 * (tw + 1)];
+        let mut hb = vec![T::zero(); 16 * tw];
+        for_tile_runs(geo, t0, n, |k, s, ty, tx0, len| {
+            let src = &x[(s * geo.c + c) * plane..][..plane];
+            for r in 0..4 {
+                let iy = (2 * ty + r) as isize - geo.top;
+                let h = &mut hb[4 * r * tw..4 * (r + 1) * tw];
+                if iy < 0 || iy >= geo.h as isize {
+                    // the four parts of h sit `tw` apart: a run shorter than a tile row
+                    // must clear each of them, not the first 4·len values
+                    h.fill(T::zero());
+                    continue;
                 }
-            } else {
-                let at = |col: isize| if col >= 0 && col < geo.w as isize { row[col as usize] } else { T::zero() };
-                for j in 0..=len {
-                    e[j] = at(col0 + 2 * j as isize);
-                    o[j] = at(col0 + 2 * j as isize + 1);
+                let row = &src[iy as usize * geo.w..][..geo.w];
+                let (e, o) = eo.split_at_mut(tw + 1);
+                let col0 = 2 * tx0 as isize - geo.left;
+                let inside = col0 >= 0 && col0 + 2 * len as isize + 2 <= geo.w as isize;
+                if inside {
+                    let base = col0 as usize;
+                    let pairs = row[base..base + 2 * (len + 1)].chunks_exact(2);
+                    for ((e, o), pair) in e[..=len].iter_mut().zip(o[..=len].iter_mut()).zip(pairs) {
+                        *e = pair[0];
+                        *o = pair[1];
+                    }
+                } else {
+                    let at = |col: isize| if col >= 0 && col < geo.w as isize { row[col as usize] } else { T::zero() };
+                    for j in 0..=len {
+                        e[j] = at(col0 + 2 * j as isize);
+                        o[j] = at(col0 + 2 * j as isize + 1);
+                    }
+                }
+                let (h0, rest) = h.split_at_mut(tw);
+                let (h1, rest) = rest.split_at_mut(tw);
+                let (h2, h3) = rest.split_at_mut(tw);
+                // exact-length slices: no bounds checks, so the loop vectorises
+                let (e0, e1, o0, o1) = (&e[..len], &e[1..=len], &o[..len], &o[1..=len]);
+                let (h0, h1, h2, h3) = (&mut h0[..len], &mut h1[..len], &mut h2[..len], &mut h3[..len]);
+                for j in 0..len {
+                    h0[j] = e0[j] - e1[j];
+                    h1[j] = o0[j] + e1[j];
+                    h2[j] = e1[j] - o0[j];
+                    h3[j] = o0[j] - o1[j];
                 }
             }
-            let (h0, rest) = h.split_at_mut(tw);
-            let (h1, rest) = rest.split_at_mut(tw);
-            let (h2, h3) = rest.split_at_mut(tw);
-            for j in 0..len {
-                h0[j] = e[j] - e[j + 1];
-                h1[j] = o[j] + e[j + 1];
-                h2[j] = e[j + 1] - o[j];
-                h3[j] = o[j] - o[j + 1];
+            // down the rows: v[4a + b] from h[r][b]
+            for b in 0..4 {
+                let row = |r: usize| &hb[(4 * r + b) * tw..][..len];
+                let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3));
+                let at = |a: usize| (4 * a + b) * n + k;
+                let put = |v: &mut [T], a: usize, x: &[T], y: &[T], f: fn(T, T) -> T| {
+                    for ((d, &p), &q) in v[at(a)..at(a) + len].iter_mut().zip(x).zip(y) {
+                        *d = f(p, q);
+                    }
+                };
+                put(v, 0, d0, d2, |p, q| p - q);
+                put(v, 1, d1, d2, |p, q| p + q);
+                put(v, 2, d2, d1, |p, q| p - q);
+                put(v, 3, d1, d3, |p, q| p - q);
             }
-        }
-        // down the rows: v[4a + b] from h[r][b]
-        for b in 0..4 {
-            let row = |r: usize| &hb[(4 * r + b) * tw..][..len];
-            let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3));
-            let at = |a: usize| (4 * a + b) * n + k;
-            for (j, d) in v[at(0)..at(0) + len].iter_mut().enumerate() {
-                *d = d0[j] - d2[j];
-            }
-            for (j, d) in v[at(1)..at(1) + len].iter_mut().enumerate() {
-                *d = d1[j] + d2[j];
-            }
-            for (j, d) in v[at(2)..at(2) + len].iter_mut().enumerate() {
-                *d = d2[j] - d1[j];
-            }
-            for (j, d) in v[at(3)..at(3) + len].iter_mut().enumerate() {
-                *d = d1[j] - d3[j];
-            }
-        }
-    });
+        });
+    }
 }
 
-/// Output transform of tiles `t0..t0+n` for output channel `o` (`mo` is `[16][n]`),
-/// plus the bias, written into `y` (`rows` samples `[m, ho, wo]`). Contiguous loops
-/// over runs of tiles, as in [`transform_channel`].
-///
-/// # Safety
-/// `y` must point to the whole output, and no other thread may write the elements of
-/// output channel `o` of these tiles.
-unsafe fn untransform_channel<T: Scalar>(geo: &Wino, mo: &[T], o: usize, t0: usize, n: usize, bias: T, y: SharedMut<T>) {
-    let plane = geo.ho * geo.wo;
-    let tw = geo.tiles_w();
-    let mut sb = vec![T::zero(); 8 * tw];
-    let mut out = vec![T::zero(); 4 * tw];
-    for_tile_runs(geo, t0, n, |k, s, ty, tx0, len| {
-        let m = |xi: usize| &mo[xi * n + k..][..len];
-        // Aᵀ down the rows: s0[q] = m[q] + m[4+q] + m[8+q], s1[q] = m[4+q] − m[8+q] − m[12+q]
-        for q in 0..4 {
-            let (m0, m1, m2, m3) = (m(q), m(4 + q), m(8 + q), m(12 + q));
-            let (s0, s1) = sb[2 * q * tw..2 * (q + 1) * tw].split_at_mut(tw);
-            for j in 0..len {
-                s0[j] = m0[j] + m1[j] + m2[j];
-                s1[j] = m1[j] - m2[j] - m3[j];
-            }
-        }
-        // A along the row, plus the bias: out[a][b] per tile
-        for a in 0..2 {
-            let sq = |q: usize| &sb[(2 * q + a) * tw..][..len];
-            let (q0, q1, q2, q3) = (sq(0), sq(1), sq(2), sq(3));
-            let (y0, y1) = out[2 * a * tw..2 * (a + 1) * tw].split_at_mut(tw);
-            for j in 0..len {
-                y0[j] = q0[j] + q1[j] + q2[j] + bias;
-                y1[j] = q1[j] - q2[j] - q3[j] + bias;
-            }
-        }
-        let base = (s * geo.m + o) * plane;
-        for a in 0..2 {
-            let oy = 2 * ty + a;
-            if oy >= geo.ho {
-                continue;
-            }
-            let dst = y.0.add(base + oy * geo.wo);
-            let (y0, y1) = (&out[2 * a * tw..][..len], &out[(2 * a + 1) * tw..][..len]);
-            for j in 0..len {
-                let ox = 2 * (tx0 + j);
-                *dst.add(ox) = y0[j];
-                if ox + 1 < geo.wo {
-                    *dst.add(ox + 1) = y1[j];
+crate::multiversion! {
+    /// Output transform of tiles `t0..t0+n` for output channel `o` (`mo` is `[16][n]`),
+    /// plus the bias, written into `y` (`rows` samples `[m, ho, wo]`). Contiguous loops
+    /// over runs of tiles, as in [`transform_channel`].
+    ///
+    /// # Safety
+    /// `y` must point to the whole output, and no other thread may write the elements of
+    /// output channel `o` of these tiles.
+    unsafe fn untransform_channel<T: Scalar>(geo: &Wino, mo: &[T], o: usize, t0: usize, n: usize, bias: T, y: SharedMut<T>) {
+        let plane = geo.ho * geo.wo;
+        let tw = geo.tiles_w();
+        let mut sb = vec![T::zero(); 8 * tw];
+        let mut out = vec![T::zero(); 4 * tw];
+        for_tile_runs(geo, t0, n, |k, s, ty, tx0, len| {
+            let m = |xi: usize| &mo[xi * n + k..][..len];
+            // Aᵀ down the rows: s0[q] = m[q] + m[4+q] + m[8+q], s1[q] = m[4+q] − m[8+q] − m[12+q]
+            for q in 0..4 {
+                let (m0, m1, m2, m3) = (m(q), m(4 + q), m(8 + q), m(12 + q));
+                let (s0, s1) = sb[2 * q * tw..2 * (q + 1) * tw].split_at_mut(tw);
+                let (s0, s1) = (&mut s0[..len], &mut s1[..len]);
+                for j in 0..len {
+                    s0[j] = m0[j] + m1[j] + m2[j];
+                    s1[j] = m1[j] - m2[j] - m3[j];
                 }
             }
-        }
-    });
+            // A along the row, plus the bias: out[a][b] per tile
+            for a in 0..2 {
+                let sq = |q: usize| &sb[(2 * q + a) * tw..][..len];
+                let (q0, q1, q2, q3) = (sq(0), sq(1), sq(2), sq(3));
+                let (y0, y1) = out[2 * a * tw..2 * (a + 1) * tw].split_at_mut(tw);
+                let (y0, y1) = (&mut y0[..len], &mut y1[..len]);
+                for j in 0..len {
+                    y0[j] = q0[j] + q1[j] + q2[j] + bias;
+                    y1[j] = q1[j] - q2[j] - q3[j] + bias;
+                }
+            }
+            let base = (s * geo.m + o) * plane;
+            for a in 0..2 {
+                let oy = 2 * ty + a;
+                if oy >= geo.ho {
+                    continue;
+                }
+                let row = std::slice::from_raw_parts_mut(y.0.add(base + oy * geo.wo), geo.wo);
+                let (y0, y1) = (&out[2 * a * tw..][..len], &out[(2 * a + 1) * tw..][..len]);
+                let seg = &mut row[2 * tx0..(2 * (tx0 + len)).min(geo.wo)];
+                if seg.len() == 2 * len {
+                    // interleave the two output columns of each tile
+                    for (pair, (&p, &q)) in seg.chunks_exact_mut(2).zip(y0.iter().zip(y1)) {
+                        pair[0] = p;
+                        pair[1] = q;
+                    }
+                } else {
+                    // the last tile of an odd-width row has one column
+                    for (j, d) in seg.iter_mut().enumerate() {
+                        *d = if j % 2 == 0 { y0[j / 2] } else { y1[j / 2] };
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// One chunk of tiles `t0..t0+n`: input transform into `v` (`[c][16][n]`), the 16
@@ -400,7 +415,8 @@ mod tests {
                         for c in 0..geo.c {
                             for i in 0..3 {
                                 for j in 0..3 {
-                                    let (iy, ix) = (oy as isize - geo.top + i as isize, ox as isize - geo.left + j as isize);
+                                    let (iy, ix) =
+                                        (oy as isize - geo.top + i as isize, ox as isize - geo.left + j as isize);
                                     if iy >= 0 && ix >= 0 && (iy as usize) < geo.h && (ix as usize) < geo.w {
                                         acc += w[(o * geo.c + c) * 9 + i * 3 + j]
                                             * x[((s * geo.c + c) * geo.h + iy as usize) * geo.w + ix as usize];
@@ -452,6 +468,13 @@ mod tests {
             for (got, what) in [(&one, "one thread"), (&two, "two threads"), (&split, "odd chunks")] {
                 for (a, b) in got.iter().zip(&want) {
                     assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{what} c{c} m{m} {h}x{w}: {a} vs {b}");
+                }
+            }
+            // every instruction set's version of the transforms (and products)
+            for isa in crate::isa::available() {
+                let got = crate::isa::with_cap(isa, || pool2.install(|| conv(&geo, &x, rows, &ker, Some(&bias))));
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{isa:?} c{c} m{m} {h}x{w}: {a} vs {b}");
                 }
             }
         }
