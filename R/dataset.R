@@ -35,7 +35,11 @@
 #' quantiles come from a mergeable log-bucket sketch and are within a relative
 #' error of `getOption("innsight.sketch_accuracy", 0.005)` of exact values
 #' taken from the data (a quantile whose rank falls between two values may be
-#' either of them). The summary of inputs with several channels (images,
+#' either of them). To keep the sketch's size bounded however many instances
+#' it sees, the relative accuracy holds for values within six decades of a
+#' cell's largest absolute value; smaller values are counted together, and a
+#' quantile among them is off by less than \eqn{10^{-6}} times that largest
+#' absolute value. The summary of inputs with several channels (images,
 #' signals) also holds the per-instance channel sums of the values and of
 #' their absolute values, which is what [plot_global()] draws by default
 #' (`aggr_channels = "sum"`, `preprocess_FUN = abs`).

@@ -171,6 +171,11 @@ fn sketch_block(values: Robj, alpha: Robj) -> RResult<List> {
 }
 
 fn block_sketch(values: &Robj, alpha: f64) -> CoreResult<Sketch> {
+    with_block(values, |data, rows, cells| Sketch::from_block(data, rows, cells, alpha))
+}
+
+/// Call `f(values, rows, cells)` on an R block (rows along the first axis).
+fn with_block<R>(values: &Robj, f: impl FnOnce(&[f64], usize, usize) -> CoreResult<R>) -> CoreResult<R> {
     let dims = super::convert::r_dims(values);
     let rows = dims.first().copied().unwrap_or(0);
     let cells: usize = dims.iter().skip(1).product();
@@ -183,7 +188,7 @@ fn block_sketch(values: &Robj, alpha: f64) -> CoreResult<Sketch> {
         }
         _ => return Err(CoreError::Data("the values to sketch must be a numeric matrix or array".into())),
     };
-    Sketch::from_block(data, rows, cells, alpha)
+    f(data, rows, cells)
 }
 
 /// A sketch that stays in Rust while one process adds its chunks: converting the
@@ -209,12 +214,11 @@ impl SketchAccumulator {
     /// Add the sketch of a block (as `sketch_block()` takes it).
     fn add_block(&mut self, values: Robj) -> RResult<()> {
         let alpha = self.alpha;
-        let s = to_r(guarded(|| block_sketch(&values, alpha)))?;
-        let merged = match self.sketch.take() {
-            None => s,
-            Some(acc) => to_r(guarded(|| acc.merge(&s)))?,
-        };
-        self.sketch = Some(merged);
+        match &mut self.sketch {
+            None => self.sketch = Some(to_r(guarded(|| block_sketch(&values, alpha)))?),
+            // in place: the sketch is not copied for every chunk
+            Some(acc) => to_r(guarded(|| with_block(&values, |data, rows, cells| acc.absorb_block(data, rows, cells))))?,
+        }
         Ok(())
     }
 

@@ -19,6 +19,16 @@
 //! buckets by value (a more negative key is a larger negative magnitude).
 //! The bucket's value is `sign * 2 gamma^k / (gamma + 1)`, at most `alpha` away
 //! (relatively) from every magnitude in `(gamma^(k-1), gamma^k]`.
+//!
+//! Bounded size. Gradients of a data set's background pixels spread over many
+//! decades, and every new decade is new buckets. A cell therefore keeps relative
+//! accuracy only for magnitudes within [`DECADES`] decades of its largest: the
+//! buckets further below are collapsed into one *floor* bucket per sign, at
+//! `|key| = top - span` for the cell's largest `|key|` `top`. A cell then has at most
+//! `2 span + 1` buckets however many values it sees, and a collapsed value's quantile
+//! is off by less than `10^-DECADES` times the cell's largest magnitude. Since the
+//! floor only rises as values are added, collapsing at every step gives the same
+//! buckets as collapsing once at the end: merges stay order-independent.
 
 use crate::error::{Error, Result};
 use ndarray::Array2;
@@ -26,6 +36,9 @@ use ndarray::Array2;
 /// Magnitudes below this go to the zero bucket: the log mapping needs a floor, and
 /// attributions this small are zero for every purpose of a summary.
 pub const MIN_MAGNITUDE: f64 = 1e-30;
+
+/// Decades of magnitude, below a cell's largest, that keep relative accuracy.
+pub const DECADES: f64 = 6.0;
 
 /// The map between values and signed bucket keys for one accuracy.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +50,8 @@ struct KeyMap {
     k_min: i64,
     /// The largest shifted index any finite value can have.
     m_max: i64,
+    /// Keys spanning [`DECADES`] decades: the floor of a cell sits this far below its top.
+    span: i32,
 }
 
 impl KeyMap {
@@ -56,7 +71,28 @@ impl KeyMap {
                 "the sketch accuracy `alpha` = {alpha} is too fine: its bucket keys do not fit 32-bit integers"
             )));
         }
-        Ok(KeyMap { alpha, gamma, ln_gamma, k_min, m_max })
+        let span = (DECADES * std::f64::consts::LN_10 / ln_gamma).ceil().min(i32::MAX as f64) as i32;
+        Ok(KeyMap { alpha, gamma, ln_gamma, k_min, m_max, span })
+    }
+
+    /// The floor `|key|` of a cell whose buckets are `buckets` (sorted): keys with a
+    /// smaller non-zero magnitude are collapsed into it. 1 (nothing to collapse)
+    /// when the cell spans fewer than [`DECADES`] decades.
+    fn floor(&self, buckets: &[(i32, u64)]) -> i32 {
+        let top = match (buckets.first(), buckets.last()) {
+            (Some(a), Some(b)) => a.0.unsigned_abs().max(b.0.unsigned_abs()) as i64,
+            _ => 0,
+        };
+        (top - self.span as i64).max(1) as i32
+    }
+
+    /// `key` with magnitudes below `floor` raised to it (sign kept, zero stays).
+    fn collapse(key: i32, floor: i32) -> i32 {
+        if key != 0 && key.abs() < floor {
+            floor * key.signum()
+        } else {
+            key
+        }
     }
 
     /// The signed key of a finite value.
@@ -125,7 +161,72 @@ impl CellSketch {
         }
     }
 
-    fn merged(&self, other: &CellSketch, cell: usize) -> Result<CellSketch> {
+    /// Collapse the buckets below the cell's floor (see the module notes). The map
+    /// is monotone in the key, so the buckets stay sorted; equal keys are summed.
+    fn collapse(&mut self, map: &KeyMap) {
+        let floor = map.floor(&self.buckets);
+        if floor <= 1 {
+            return;
+        }
+        let mut w = 0;
+        for r in 0..self.buckets.len() {
+            let (k, n) = self.buckets[r];
+            let k = KeyMap::collapse(k, floor);
+            if w > 0 && self.buckets[w - 1].0 == k {
+                self.buckets[w - 1].1 += n;
+            } else {
+                self.buckets[w] = (k, n);
+                w += 1;
+            }
+        }
+        self.buckets.truncate(w);
+    }
+
+    /// Add the values `col` (all finite) to this cell in place; `keys` is scratch.
+    fn absorb(&mut self, col: &[f64], map: &KeyMap, keys: &mut Vec<i32>) {
+        keys.clear();
+        for &x in col {
+            self.sum += x;
+            self.sum_abs += x.abs();
+            self.sum_sq += x * x;
+            // +0.0 for -0.0: f64::min/max may return either zero, which would make
+            // the merged extremes depend on the merge order
+            let x0 = x + 0.0;
+            self.min = self.min.min(x0);
+            self.max = self.max.max(x0);
+            keys.push(map.key(x));
+        }
+        self.count += col.len() as u64;
+        // sorting and run-length coding beats a map for the typical chunk; the runs
+        // are appended and the cell re-sorted (both parts sorted: a cheap merge for
+        // the stable sort), so the cell's vector grows in place
+        keys.sort_unstable();
+        let old = self.buckets.len();
+        for &k in keys.iter() {
+            let fresh = self.buckets.len() > old;
+            match self.buckets.last_mut() {
+                Some((last, n)) if fresh && *last == k => *n += 1,
+                _ => self.buckets.push((k, 1)),
+            }
+        }
+        if old > 0 && self.buckets.len() > old {
+            self.buckets.sort_by_key(|b| b.0);
+            let mut w = 0;
+            for r in 0..self.buckets.len() {
+                let b = self.buckets[r];
+                if w > 0 && self.buckets[w - 1].0 == b.0 {
+                    self.buckets[w - 1].1 += b.1;
+                } else {
+                    self.buckets[w] = b;
+                    w += 1;
+                }
+            }
+            self.buckets.truncate(w);
+        }
+        self.collapse(map);
+    }
+
+    fn merged(&self, other: &CellSketch, cell: usize, map: &KeyMap) -> Result<CellSketch> {
         let count = self
             .count
             .checked_add(other.count)
@@ -153,7 +254,7 @@ impl CellSketch {
         }
         buckets.extend_from_slice(&a[i..]);
         buckets.extend_from_slice(&b[j..]);
-        Ok(CellSketch {
+        let mut c = CellSketch {
             count,
             sum: self.sum + other.sum,
             sum_abs: self.sum_abs + other.sum_abs,
@@ -161,7 +262,9 @@ impl CellSketch {
             min: self.min.min(other.min),
             max: self.max.max(other.max),
             buckets,
-        })
+        };
+        c.collapse(map);
+        Ok(c)
     }
 }
 
@@ -190,44 +293,47 @@ impl Sketch {
                 values.len()
             )));
         }
-        let mut keys: Vec<i32> = Vec::with_capacity(rows);
-        let mut out = Vec::with_capacity(cells);
-        for j in 0..cells {
-            let col = &values[j * rows..(j + 1) * rows];
-            let mut c = CellSketch::empty();
-            keys.clear();
-            for (i, &x) in col.iter().enumerate() {
-                if !x.is_finite() {
-                    return Err(Error::Data(format!(
-                        "cannot summarise a non-finite value ({x}) in cell {} (row {}) of the sketched block",
-                        j + 1,
-                        i + 1
-                    )));
-                }
-                c.sum += x;
-                c.sum_abs += x.abs();
-                c.sum_sq += x * x;
-                // +0.0 for -0.0: f64::min/max may return either zero, which would make
-                // the merged extremes depend on the merge order
-                let x0 = x + 0.0;
-                c.min = c.min.min(x0);
-                c.max = c.max.max(x0);
-                keys.push(map.key(x));
-            }
-            c.count = rows as u64;
-            // sorting and run-length coding beats a map for the typical chunk, and
-            // leaves the buckets in the key order that merging relies on
-            keys.sort_unstable();
-            for &k in &keys {
-                match c.buckets.last_mut() {
-                    Some((last, n)) if *last == k => *n += 1,
-                    _ => c.buckets.push((k, 1)),
-                }
-            }
-            out.push(c);
-        }
-        Ok(Sketch { map, cells: out })
+        let mut sketch = Sketch { map, cells: vec![CellSketch::empty(); cells] };
+        sketch.absorb_block(values, rows, cells)?;
+        Ok(sketch)
     }
+
+    /// Add a column-major block of values of the same cells in place (as
+    /// [`Sketch::from_block`] takes it, then merged): no second copy of the sketch.
+    pub fn absorb_block(&mut self, values: &[f64], rows: usize, cells: usize) -> Result<()> {
+        if rows.checked_mul(cells) != Some(values.len()) {
+            return Err(Error::Argument(format!(
+                "a block of {rows} rows and {cells} cells needs {} values, not {}",
+                rows as u128 * cells as u128,
+                values.len()
+            )));
+        }
+        if cells != self.cells.len() {
+            return Err(Error::Argument(format!(
+                "cannot add a block of {cells} cells to a sketch of {} cells",
+                self.cells.len()
+            )));
+        }
+        // checked before anything is added, so that an error leaves the sketch as it was
+        if let Some(at) = values.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Data(format!(
+                "cannot summarise a non-finite value ({}) in cell {} (row {}) of the sketched block",
+                values[at],
+                at / rows.max(1) + 1,
+                at % rows.max(1) + 1
+            )));
+        }
+        if self.cells.iter().any(|c| c.count.checked_add(rows as u64).is_none()) {
+            return Err(Error::Data("the sketch's count overflows".into()));
+        }
+        let map = self.map;
+        let mut keys: Vec<i32> = Vec::with_capacity(rows);
+        for (j, c) in self.cells.iter_mut().enumerate() {
+            c.absorb(&values[j * rows..(j + 1) * rows], &map, &mut keys);
+        }
+        Ok(())
+    }
+
 
     /// Rebuild a sketch from its parts (as stored or sent between processes),
     /// checking that they are consistent. Field names in the messages are those of
@@ -274,8 +380,15 @@ impl Sketch {
             }
             // the extremes lie in the first and last bucket; one bucket of slack
             // because another machine's `ln` may round a boundary value the other way
+            // (after collapsing: a small minimum may sit in the floor bucket)
             let (first, last) = (c.buckets[0].0 as i64, c.buckets[c.buckets.len() - 1].0 as i64);
-            if (map.key(c.min) as i64 - first).abs() > 1 || (map.key(c.max) as i64 - last).abs() > 1 {
+            let floor = map.floor(&c.buckets);
+            // (a sketch saved before collapsing existed has the raw key)
+            let near = |x: f64, b: i64| {
+                let k = map.key(x);
+                (k as i64 - b).abs() <= 1 || (KeyMap::collapse(k, floor) as i64 - b).abs() <= 1
+            };
+            if !near(c.min, first) || !near(c.max, last) {
                 return bad("`min` and `max` do not match the range of its buckets".into());
             }
         }
@@ -317,7 +430,7 @@ impl Sketch {
             .iter()
             .zip(&other.cells)
             .enumerate()
-            .map(|(j, (a, b))| a.merged(b, j))
+            .map(|(j, (a, b))| a.merged(b, j, &self.map))
             .collect::<Result<Vec<_>>>()?;
         Ok(Sketch { map: self.map, cells })
     }
@@ -429,6 +542,22 @@ mod tests {
         s[(p * (s.len() - 1) as f64).floor() as usize]
     }
 
+    /// `est` is within relative `alpha` of `truth`, or, for a value collapsed into
+    /// the floor of a cell whose largest magnitude is `top`, within the floor's
+    /// magnitude (`10^-DECADES top`, give or take a bucket).
+    fn within_cell(est: f64, truth: f64, alpha: f64, top: f64) -> bool {
+        let tiny = top * 10f64.powf(-DECADES) * (1.0 + alpha).powi(4);
+        if truth.abs() < tiny {
+            (est - truth).abs() <= 2.0 * tiny
+        } else {
+            within(est, truth, alpha)
+        }
+    }
+
+    fn top_of(col: &[f64]) -> f64 {
+        col.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+    }
+
     fn within(est: f64, truth: f64, alpha: f64) -> bool {
         if truth.abs() < MIN_MAGNITUDE {
             est.abs() < MIN_MAGNITUDE
@@ -451,8 +580,9 @@ mod tests {
                 let col = &v[j * rows..(j + 1) * rows];
                 for (k, &p) in PROBS.iter().enumerate() {
                     let t = exact(col, p);
-                    assert!(within(q[[j, k]], t, alpha), "alpha {alpha} cell {j} p {p}: {} vs {t}", q[[j, k]]);
-                    if t != 0.0 {
+                    let top = top_of(col);
+                    assert!(within_cell(q[[j, k]], t, alpha, top), "alpha {alpha} cell {j} p {p}: {} vs {t}", q[[j, k]]);
+                    if t.abs() > top * 10f64.powf(-DECADES) * (1.0 + alpha).powi(4) {
                         worst = worst.max((q[[j, k]] - t).abs() / t.abs());
                     }
                 }
@@ -585,7 +715,7 @@ mod tests {
             let col: Vec<f64> = v[j * rows..(j + 1) * rows].iter().map(|x| x.abs()).collect();
             for (k, &p) in PROBS.iter().enumerate() {
                 let t = exact(&col, p);
-                assert!(within(q[[j, k]], t, ALPHA), "cell {j} p {p}: {} vs {t}", q[[j, k]]);
+                assert!(within_cell(q[[j, k]], t, ALPHA, top_of(&col)), "cell {j} p {p}: {} vs {t}", q[[j, k]]);
             }
         }
         // an all-negative cell: |x| is bounded below by |max|
@@ -608,6 +738,43 @@ mod tests {
         assert_eq!(a.merge(&c).unwrap_err().kind(), "argument");
         assert!(a.quantiles(&[1.5], false).is_err());
         assert!(a.quantiles(&[f64::NAN], false).is_err());
+    }
+
+    /// Values over 40 decades: the cell keeps at most `2 span + 1` buckets, and
+    /// adding the values block by block in place gives the same sketch as one block,
+    /// as merging the blocks' sketches does.
+    #[test]
+    fn buckets_are_bounded_and_absorbing_equals_merging() {
+        let mut r = Rng::new(5);
+        let rows = 4000;
+        let v: Vec<f64> = (0..rows).map(|_| 10f64.powf(r.uniform() * 40.0 - 30.0) * if r.uniform() < 0.5 { -1.0 } else { 1.0 }).collect();
+        let whole = Sketch::from_block(&v, rows, 1, ALPHA).unwrap();
+        let span = KeyMap::new(ALPHA).unwrap().span as usize;
+        let n = whole.cells()[0].buckets.len();
+        assert!(n <= 2 * span + 1, "{n} buckets for a span of {span}");
+        // without the floor the cell would have many more distinct keys
+        let map = KeyMap::new(ALPHA).unwrap();
+        let mut raw: Vec<i32> = v.iter().map(|&x| map.key(x)).collect();
+        raw.sort_unstable();
+        raw.dedup();
+        assert!(raw.len() > 2 * span + 1 && n < raw.len() / 2, "{n} buckets of {} distinct keys", raw.len());
+        let mut acc = Sketch::from_block(&v[..250], 250, 1, ALPHA).unwrap();
+        let mut merged = acc.clone();
+        for k in 1..16 {
+            let part = &v[k * 250..(k + 1) * 250];
+            acc.absorb_block(part, 250, 1).unwrap();
+            merged = merged.merge(&Sketch::from_block(part, 250, 1, ALPHA).unwrap()).unwrap();
+        }
+        assert_same(&acc, &whole);
+        assert_same(&merged, &whole);
+        // a collapsed sketch passes the consistency checks of from_parts
+        let back = Sketch::from_parts(ALPHA, whole.cells().to_vec()).unwrap();
+        assert_eq!(back, whole);
+        // errors leave the sketch untouched
+        let before = acc.clone();
+        assert!(acc.absorb_block(&[1.0, f64::NAN], 2, 1).is_err());
+        assert!(acc.absorb_block(&[1.0, 2.0], 1, 2).is_err());
+        assert_eq!(acc, before);
     }
 
     #[test]
