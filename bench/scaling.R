@@ -33,6 +33,7 @@ run_case <- function(case) {
   x <- array(imgs / 255, c(case$n, 1, 28, 28))
   rm(imgs)
   conv <- innsight_demo_model("fmnist_cnn")
+  if (!is.null(case$chunk)) options(innsight.chunk_size = case$chunk)
   cl <- NULL
   if (case$workers > 1) {
     cl <- parallelly::makeClusterPSOCK(case$workers, verbose = FALSE)

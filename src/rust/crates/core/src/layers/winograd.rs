@@ -175,6 +175,7 @@ crate::multiversion! {
         let tw = geo.tiles_w();
         // e and o (tw + 1 each) and the row transform h (4 x tw) of each of the 4 rows
         let mut eo = vec![T::zero(); 2 * (tw + 1)];
+        let mut ext = vec![T::zero(); 2 * (tw + 1)];
         let mut hb = vec![T::zero(); 16 * tw];
         for_tile_runs(geo, t0, n, |k, s, ty, tx0, len| {
             let src = &x[(s * geo.c + c) * plane..][..plane];
@@ -190,20 +191,22 @@ crate::multiversion! {
                 let row = &src[iy as usize * geo.w..][..geo.w];
                 let (e, o) = eo.split_at_mut(tw + 1);
                 let col0 = 2 * tx0 as isize - geo.left;
-                let inside = col0 >= 0 && col0 + 2 * len as isize + 2 <= geo.w as isize;
-                if inside {
-                    let base = col0 as usize;
-                    let pairs = row[base..base + 2 * (len + 1)].chunks_exact(2);
-                    for ((e, o), pair) in e[..=len].iter_mut().zip(o[..=len].iter_mut()).zip(pairs) {
-                        *e = pair[0];
-                        *o = pair[1];
-                    }
-                } else {
-                    let at = |col: isize| if col >= 0 && col < geo.w as isize { row[col as usize] } else { T::zero() };
-                    for j in 0..=len {
-                        e[j] = at(col0 + 2 * j as isize);
-                        o[j] = at(col0 + 2 * j as isize + 1);
-                    }
+                // the run's 2·(len + 1) input columns, zero where they fall in the
+                // padding: the in-range part is one copy, so a run that touches the
+                // border (every run of a padded layer) still takes the fast loop
+                let width = 2 * (len + 1);
+                let cols = &mut ext[..width];
+                let lo = (-col0).clamp(0, width as isize) as usize;
+                let hi = (geo.w as isize - col0).clamp(lo as isize, width as isize) as usize;
+                cols[..lo].fill(T::zero());
+                if hi > lo {
+                    let start = (col0 + lo as isize) as usize;
+                    cols[lo..hi].copy_from_slice(&row[start..start + (hi - lo)]);
+                }
+                cols[hi..].fill(T::zero());
+                for ((e, o), pair) in e[..=len].iter_mut().zip(o[..=len].iter_mut()).zip(cols.chunks_exact(2)) {
+                    *e = pair[0];
+                    *o = pair[1];
                 }
                 let (h0, rest) = h.split_at_mut(tw);
                 let (h1, rest) = rest.split_at_mut(tw);
