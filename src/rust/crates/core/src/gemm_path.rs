@@ -12,15 +12,60 @@ use crate::isa::Isa;
 use crate::scalar::Scalar;
 use std::any::TypeId;
 
-/// One product, `dst = alpha·dst + beta·lhs·rhs` in the `gemm` crate's convention
-/// (column stride first), on the micro-kernels of `isa`. Returns `false` when `isa`
-/// has no separate path here (the caller then uses `gemm::gemm`).
+/// One product, `dst = (read_dst ? dst : 0) + lhs·rhs` in the `gemm` crate's
+/// convention (column stride first), on the micro-kernels of `isa`: `gemm::gemm`'s
+/// own choice when `isa` is what the CPU has, the narrower kernels otherwise.
 ///
 /// # Safety
 /// As `gemm::gemm`: the pointers must be valid for the shapes and strides, and `dst`
 /// must not alias the inputs.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_capped<T: Scalar>(
+pub unsafe fn gemm<T: Scalar>(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_cs: isize,
+    dst_rs: isize,
+    read_dst: bool,
+    lhs: *const T,
+    lhs_cs: isize,
+    lhs_rs: isize,
+    rhs: *const T,
+    rhs_cs: isize,
+    rhs_rs: isize,
+    par: gemm::Parallelism,
+) {
+    if isa < crate::isa::detected() && capped(isa, m, n, k, dst, dst_cs, dst_rs, read_dst, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs, par) {
+        return;
+    }
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst,
+        dst_cs,
+        dst_rs,
+        read_dst,
+        lhs,
+        lhs_cs,
+        lhs_rs,
+        rhs,
+        rhs_cs,
+        rhs_rs,
+        T::one(),
+        T::one(),
+        false,
+        false,
+        false,
+        par,
+    )
+}
+
+/// [`gemm`] on the narrower kernels; `false` when `isa` has none here.
+#[allow(clippy::too_many_arguments)]
+unsafe fn capped<T: Scalar>(
     isa: Isa,
     m: usize,
     n: usize,

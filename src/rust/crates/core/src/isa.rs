@@ -153,13 +153,7 @@ macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis unsafe fn $name:ident<$T:ident: Scalar>($($a:ident: $t:ty),* $(,)?) $(-> $r:ty)? $body:block) => {
         $(#[$m])* $vis unsafe fn $name<$T: Scalar>($($a: $t),*) $(-> $r)? {
             $crate::multiversion!(@versions $T ($($a: $t),*) ($($r)?) $body);
-            match $crate::isa::active() {
-                #[cfg(target_arch = "x86_64")]
-                $crate::isa::Isa::Avx512 => v4::<$T>($($a),*),
-                #[cfg(target_arch = "x86_64")]
-                $crate::isa::Isa::Avx2 => v3::<$T>($($a),*),
-                _ => v1::<$T>($($a),*),
-            }
+            $crate::multiversion!(@call $T ($($a),*))
         }
     };
     ($(#[$m:meta])* $vis:vis fn $name:ident<$T:ident: Scalar>($($a:ident: $t:ty),* $(,)?) $(-> $r:ty)? $body:block) => {
@@ -167,15 +161,16 @@ macro_rules! multiversion {
             $crate::multiversion!(@versions $T ($($a: $t),*) ($($r)?) $body);
             // SAFETY: `active()` never exceeds what the CPU reports, and the body is
             // safe code.
-            unsafe {
-                match $crate::isa::active() {
-                    #[cfg(target_arch = "x86_64")]
-                    $crate::isa::Isa::Avx512 => v4::<$T>($($a),*),
-                    #[cfg(target_arch = "x86_64")]
-                    $crate::isa::Isa::Avx2 => v3::<$T>($($a),*),
-                    _ => v1::<$T>($($a),*),
-                }
-            }
+            unsafe { $crate::multiversion!(@call $T ($($a),*)) }
+        }
+    };
+    (@call $T:ident ($($a:ident),*)) => {
+        match $crate::isa::active() {
+            #[cfg(target_arch = "x86_64")]
+            $crate::isa::Isa::Avx512 => v4::<$T>($($a),*),
+            #[cfg(target_arch = "x86_64")]
+            $crate::isa::Isa::Avx2 => v3::<$T>($($a),*),
+            _ => v1::<$T>($($a),*),
         }
     };
     (@versions $T:ident ($($a:ident: $t:ty),*) ($($r:ty)?) $body:block) => {

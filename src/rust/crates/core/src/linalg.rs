@@ -102,33 +102,9 @@ fn raw_gemm<T: Scalar>(
     // SAFETY: the three views are valid for the given shapes and strides, `c` is a
     // unique mutable borrow, and T is f32 or f64 (the sealed Scalar trait), which
     // `gemm` supports.
-    let isa = crate::isa::active();
-    if isa < crate::isa::detected() {
-        let done = unsafe {
-            crate::gemm_path::gemm_capped(
-                isa,
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                cs[1],
-                cs[0],
-                accumulate,
-                a.as_ptr(),
-                as_[1],
-                as_[0],
-                b.as_ptr(),
-                bs[1],
-                bs[0],
-                par,
-            )
-        };
-        if done {
-            return;
-        }
-    }
     unsafe {
-        gemm::gemm(
+        crate::gemm_path::gemm(
+            crate::isa::active(),
             m,
             n,
             k,
@@ -142,11 +118,6 @@ fn raw_gemm<T: Scalar>(
             b.as_ptr(),
             bs[1],
             bs[0],
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
             par,
         );
     }
