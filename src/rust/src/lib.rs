@@ -5,6 +5,12 @@ mod ffi;
 
 use extendr_api::prelude::*;
 
+/// Large freed blocks are kept for the next block of the same size during a call
+/// into the core, instead of being unmapped and faulted in again
+/// (`innsight_core::block_cache`).
+#[global_allocator]
+pub static ALLOCATOR: innsight_core::block_cache::BlockCache = innsight_core::block_cache::BlockCache::new();
+
 extendr_module! {
     mod innsight;
     use model;

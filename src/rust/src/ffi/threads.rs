@@ -27,5 +27,6 @@ pub fn with_threads<T: Send>(n: i32, f: impl FnOnce() -> T + Send) -> Result<T> 
             }
         }
     };
-    Ok(pool.install(f))
+    // the cache of large blocks lives for this call only
+    Ok(crate::ALLOCATOR.scope(|| pool.install(f)))
 }

@@ -12,6 +12,7 @@
 
 pub mod activation;
 pub mod agnostic;
+pub mod block_cache;
 pub mod composite;
 pub mod error;
 pub mod gemm_path;
