@@ -153,7 +153,7 @@ agnostic_job <- function(spec, ref, groups, nodes, user_dim, info, feature_names
     # small chunks (4 MB of rows by default): their buffers are reused by the
     # allocator instead of being mapped fresh for every chunk, which costs more
     # than the forward pass of a small network
-    max_rows <- max(1, min(1e5, floor(getOption("innsight.agnostic_chunk_bytes", 2^22) / (8 * d))))
+    max_rows <- max(1, min(1e5, floor(agnostic_chunk_bytes(call) / (8 * d))))
     threads <- innsight_threads()
     res <- if (is.null(pred_fun)) {
       handle <- model$handle(dtype)

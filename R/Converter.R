@@ -158,6 +158,7 @@ Converter <- R6::R6Class("Converter",
 #' predict(convert(model), matrix(rnorm(6), 2, 3))
 #' @export
 predict.Converter <- function(object, newdata, channels_first = TRUE, type = "output", dtype = NULL, ...) {
+  check_no_dots(...)
   check_choice(type, c("output", "preactivation"), "type")
   out <- object$model$forward(newdata, channels_first, preactivation = type == "preactivation",
                               dtype = dtype %||% object$model$dtype(), arg = "newdata")

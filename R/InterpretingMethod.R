@@ -249,11 +249,25 @@ store_run <- function(m, res) {
 #' get_result(grad)
 #' head(get_result(grad, "data.frame"))
 #' @export
-get_result <- function(x, ...) UseMethod("get_result")
+get_result <- function(x, ...) {
+  check_method_object(x)
+  UseMethod("get_result")
+}
+
+# `x` of the generics get_result() and plot_global(): an interpretation method.
+check_method_object <- function(x, call = parent.frame()) {
+  if (!inherits(x, "InterpretingMethod")) {
+    innsight_abort(c("{.arg x} must be an interpretation method object, not {.obj_type_friendly {x}}.",
+                     "i" = "Create one with a {.code run_*()} function, e.g. {.code run_grad(converter, data)}."),
+                   call = call)
+  }
+  invisible(x)
+}
 
 #' @rdname get_result
 #' @param type (`character(1)`)\cr `"array"` or `"data.frame"`.
 #' @export
 get_result.InterpretingMethod <- function(x, type = "array", ...) {
+  check_no_dots(...)
   x$get_result(type)
 }

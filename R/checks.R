@@ -46,7 +46,8 @@ check_count <- function(x, arg = deparse(substitute(x)), min = 1, call = parent.
 
 check_number <- function(x, arg = deparse(substitute(x)), min = -Inf, call = parent.frame()) {
   if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || x < min) {
-    innsight_abort("{.arg {arg}} must be a single finite number of at least {min}, not {.obj_type_friendly {x}}.",
+    lower <- if (min == .Machine$double.eps) " greater than 0" else if (is.finite(min)) paste0(" of at least ", min) else ""
+    innsight_abort("{.arg {arg}} must be a single finite number{lower}, not {.obj_type_friendly {x}}.",
                    call = call)
   }
   invisible(x)
@@ -67,7 +68,7 @@ check_dtype <- function(x, call = parent.frame()) {
 # Number of threads for the Rust core: option `innsight.threads`, default all cores (0).
 innsight_threads <- function() {
   n <- getOption("innsight.threads", 0L)
-  if (length(n) != 1 || !is_integerish(n) || n < 0) {
+  if (length(n) != 1 || !is_integerish(n) || n < 0 || n > .Machine$integer.max) {
     innsight_abort("Option {.code innsight.threads} must be a single whole number >= 0 (0 = all cores).")
   }
   as.integer(n)

@@ -27,7 +27,8 @@ chunk_size_option <- function(call = parent.frame()) {
     innsight_abort("Option {.code innsight.chunk_size} must be a single whole number >= 1 or {.code NULL}, not {.obj_type_friendly {n}}.",
                    call = call)
   }
-  as.integer(n)
+  # a size above the integer range is one chunk, like any size above the rows
+  as.integer(min(n, .Machine$integer.max))
 }
 
 # Bytes a chunk may use per process (`options(innsight.memory_budget = )`).
@@ -35,6 +36,17 @@ memory_budget <- function(call = parent.frame()) {
   b <- getOption("innsight.memory_budget", 2^30)
   if (length(b) != 1 || !is.numeric(b) || is.na(b) || b <= 0) {
     innsight_abort("Option {.code innsight.memory_budget} must be a single positive number of bytes, not {.obj_type_friendly {b}}.",
+                   call = call)
+  }
+  b
+}
+
+# Bytes of perturbed rows per chunk of the model-agnostic methods
+# (`options(innsight.agnostic_chunk_bytes = )`).
+agnostic_chunk_bytes <- function(call = parent.frame()) {
+  b <- getOption("innsight.agnostic_chunk_bytes", 2^22)
+  if (length(b) != 1 || !is.numeric(b) || is.na(b) || b <= 0) {
+    innsight_abort("Option {.code innsight.agnostic_chunk_bytes} must be a single positive number of bytes, not {.obj_type_friendly {b}}.",
                    call = call)
   }
   b
@@ -60,7 +72,7 @@ plan_chunks <- function(n_rows, bytes_per_row, workers, split, call = parent.fra
 worker_threads <- function(workers) {
   n <- getOption("innsight.worker_threads")
   if (!is.null(n)) {
-    if (length(n) != 1 || !is_integerish(n) || n < 0) {
+    if (length(n) != 1 || !is_integerish(n) || n < 0 || n > .Machine$integer.max) {
       innsight_abort("Option {.code innsight.worker_threads} must be a single whole number >= 0 (0 = all cores).")
     }
     return(as.integer(n))

@@ -241,6 +241,9 @@ decode_predictions <- function(preds, top = 5) {
                      "x" = "Got {.cls {class(preds)}} with dims {.val {paste(dim(preds) %||% length(preds), collapse = ' x ')}}."),
                    kind = "data")
   }
+  if (anyNA(preds)) {
+    innsight_abort("{.arg preds} must not contain missing values (NA or NaN).", kind = "data")
+  }
   check_count(top)
   if (top > 1000) innsight_abort("{.arg top} must be at most 1000.")
   tab <- imagenet_labels("table")

@@ -72,7 +72,10 @@
 #'   plot_global(dl, as_plotly = TRUE, ref_data_idx = 1)
 #' }
 #' @export
-plot_global <- function(x, ...) UseMethod("plot_global")
+plot_global <- function(x, ...) {
+  check_method_object(x)
+  UseMethod("plot_global")
+}
 
 #' @rdname plot_global
 #' @export
