@@ -38,10 +38,14 @@ prepare_data <- function(data, input_dim, channels_first, arg = "data", call = p
       innsight_abort("{.arg {what}} must contain at least one instance (its first axis has length 0).",
                      kind = "data", call = call)
     }
-    if (anyNA(x) || any(!is.finite(x))) {
+    # min() and max() are NA for a missing value and infinite for an infinite
+    # one, and unlike is.finite(x) (or range(), which copies) they allocate
+    # nothing the size of the data
+    if (length(x) > 0 && !all(is.finite(c(min(x), max(x))))) {
       innsight_abort("{.arg {what}} contains missing or non-finite values (NA, NaN or Inf).", kind = "data", call = call)
     }
-    storage.mode(x) <- "double"
+    # (a double array is kept as it is: no copy of the caller's data)
+    if (!is.double(x)) storage.mode(x) <- "double"
     x
   })
 }

@@ -110,6 +110,12 @@ kernel_isa_cap <- function(level) .Call(wrap__kernel_isa_cap, level)
 #' @noRd
 sketch_block <- function(values, alpha) .Call(wrap__sketch_block, values, alpha)
 
+#' The buckets of a sketch list as a list of `cell` (1-based), `key` (the
+#' core's signed key) and `n`, sorted by cell, then key: for tests and for
+#' looking inside a summary.
+#' @noRd
+sketch_buckets <- function(s) .Call(wrap__sketch_buckets, s)
+
 #' The sketch of the union of two parts (same `alpha` and cells).
 #' @noRd
 sketch_merge <- function(a, b) .Call(wrap__sketch_merge, a, b)

@@ -106,7 +106,10 @@ DeepSHAP <- R6::R6Class("DeepSHAP",
 
 # Rows `rows` of an array with the batch axis first (any rank; dimnames dropped).
 take_rows <- function(a, rows) {
-  d <- dim(a)
-  m <- matrix(a, nrow = d[1])
-  array(m[rows, , drop = FALSE], c(length(rows), d[-1]))
+  # index the first axis only: reshaping to a matrix first would copy the whole
+  # array for every chunk (memory growing with the data set, not the chunk)
+  empty <- rep(list(quote(expr = )), length(dim(a)) - 1L)
+  out <- do.call(`[`, c(list(a, rows), empty, list(drop = FALSE)))
+  dimnames(out) <- NULL
+  out
 }

@@ -7,7 +7,8 @@
 #   Rscript bench/scaling.R --case <json>   one case (used by the driver), prints JSON
 #
 # Environment: SCALING_N (comma-separated image counts, default 1000,10000),
-# SCALING_METHODS (subset of grad,intgrad,lrp,shap), FMNIST_DIR (default
+# SCALING_METHODS (subset of grad,intgrad,lrp,shap), SCALING_KEEP (result or
+# summary: only those cases), SCALING_OUT (the report's path), FMNIST_DIR (default
 # /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist).
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -22,10 +23,12 @@ read_idx <- function(path) {
   aperm(array(x, rev(dims)), rev(seq_along(dims))) # IDX is row-major
 }
 
-peak_kb <- function() {
+status_kb <- function(field) {
   s <- readLines("/proc/self/status")
-  as.numeric(sub("[^0-9]*([0-9]+).*", "\\1", grep("^VmHWM", s, value = TRUE)))
+  as.numeric(sub("[^0-9]*([0-9]+).*", "\\1", grep(paste0("^", field), s, value = TRUE)))
 }
+peak_kb <- function() status_kb("VmHWM")
+rss_kb <- function() status_kb("VmRSS")
 
 run_case <- function(case) {
   suppressPackageStartupMessages(library(innsight))
@@ -50,13 +53,15 @@ run_case <- function(case) {
                                   n_coalitions = 100, ...)
   )
   set.seed(1)
+  # resident size with the data and model loaded: what the run adds is peak - base
+  base_kb <- rss_kb()
   t0 <- proc.time()[["elapsed"]]
   m <- explain_dataset(fun, keep = case$keep)
   wall <- proc.time()[["elapsed"]] - t0
   checksum <- if (case$keep == "summary") sum(summary(m)$mean_abs) else mean(abs(m$get_result()))
   workers_kb <- if (is.null(cl)) numeric(0) else unlist(parallel::clusterCall(cl, peak_kb))
   if (!is.null(cl)) parallel::stopCluster(cl)
-  c(case, list(wall = wall, main_mb = peak_kb() / 1024, worker_mb = I(workers_kb / 1024), checksum = checksum))
+  c(case, list(wall = wall, base_mb = base_kb / 1024, main_mb = peak_kb() / 1024, worker_mb = I(workers_kb / 1024), checksum = checksum))
 }
 
 # Timing: one process (2 threads) vs 2 workers x 1 thread, full result kept.
@@ -75,8 +80,12 @@ cases <- function() {
     big <- max(sizes)
     add(method = method, n = big, keep = "result", workers = 1L, threads = 2L)
     add(method = method, n = big, keep = "result", workers = 2L, threads = 1L)
-    if (length(sizes) > 1) for (n in sizes) add(method = method, n = n, keep = "summary", workers = 1L, threads = 2L)
+    # the same chunk size at every data size: with the default memory budget the
+    # smaller set would be one chunk and the larger budget-sized chunks
+    if (length(sizes) > 1) for (n in sizes) add(method = method, n = n, keep = "summary", workers = 1L, threads = 2L, chunk = 250L)
   }
+  keep <- Sys.getenv("SCALING_KEEP", "")
+  if (nzchar(keep)) out <- Filter(function(case) case$keep == keep, out)
   out
 }
 
@@ -102,15 +111,16 @@ for (case in cases()) {
   if (length(line) == 0) stop("case failed: ", jsonlite::toJSON(case, auto_unbox = TRUE), "\n", paste(out, collapse = "\n"))
   r <- jsonlite::fromJSON(line[length(line)])
   r$worker_mb <- as.numeric(unlist(r$worker_mb))
-  cat(sprintf("%-8s n=%-6d %-8s %d x %d thr  %7.1f s  main %6.0f MB  workers %s MB\n", r$method, r$n, r$keep, r$workers,
-              r$threads, r$wall, r$main_mb, paste(round(r$worker_mb), collapse = "/")))
+  cat(sprintf("%-8s n=%-6d %-8s %d x %d thr  %7.1f s  base %5.0f MB  main %6.0f MB  workers %s MB\n", r$method, r$n, r$keep,
+              r$workers, r$threads, r$wall, r$base_mb, r$main_mb, paste(round(r$worker_mb), collapse = "/")))
   rows[[length(rows) + 1]] <- r
 }
 
 fmt_row <- function(r) {
-  sprintf("| %s | %d | %s | %s | %.1f | %.0f | %s |", r$method, r$n, r$keep,
+  sprintf("| %s | %d | %s%s | %s | %.1f | %.0f | %.0f | %s |", r$method, r$n, r$keep,
+          if (is.null(r$chunk)) "" else sprintf(" (chunks of %d)", r$chunk),
           if (r$workers == 1) sprintf("sequential, %d threads", r$threads) else sprintf("%d workers x %d thread", r$workers, r$threads),
-          r$wall, r$main_mb, if (length(r$worker_mb)) paste(round(r$worker_mb), collapse = " / ") else "-")
+          r$wall, r$base_mb, r$main_mb, if (length(r$worker_mb)) paste(round(r$worker_mb), collapse = " / ") else "-")
 }
 lscpu_flags <- readLines("/proc/cpuinfo")
 isa <- if (any(grepl("avx512f", lscpu_flags))) "AVX-512" else if (any(grepl("avx2", lscpu_flags))) "AVX2" else "baseline"
@@ -122,11 +132,13 @@ md <- c(
   "Demo CNN (`innsight_demo_model(\"fmnist_cnn\")`), default dtype float, explaining output 1. Gradient; IntegratedGradient n = 50;",
   "LRP epsilon; KernelSHAP with 7 x 7 patches (16 groups), 100 coalitions, 2 reference images.",
   "`result` keeps every attribution (`explain_dataset(keep = \"result\")`), `summary` only the merged summary.",
-  "Every case runs in a fresh R process; memory is the peak resident size (VmHWM) of the main process and of each worker.",
+  "Every case runs in a fresh R process; memory is the peak resident size (VmHWM) of the main process and of each worker;",
+  "`base` is the main process's resident size just before the run, with the images (8 bytes per pixel) and the model loaded.",
   "",
-  "| method | images | kept | processes | wall s | main peak MB | worker peaks MB |",
-  "|---|---|---|---|---|---|---|",
+  "| method | images | kept | processes | wall s | main base MB | main peak MB | worker peaks MB |",
+  "|---|---|---|---|---|---|---|---|",
   vapply(rows, fmt_row, "")
 )
-writeLines(md, "bench/results-scaling.md")
-cat("wrote bench/results-scaling.md\n")
+out <- Sys.getenv("SCALING_OUT", "bench/results-scaling.md")
+writeLines(md, out)
+cat("wrote", out, "\n")

@@ -4,6 +4,7 @@
 sketch_block <- function(...) innsight:::rust_call(innsight:::sketch_block(...))
 sketch_merge <- function(...) innsight:::rust_call(innsight:::sketch_merge(...))
 sketch_quantiles <- function(...) innsight:::rust_call(innsight:::sketch_quantiles(...))
+sketch_buckets <- function(...) innsight:::rust_call(innsight:::sketch_buckets(...))
 
 # The order statistic the sketch estimates, the 0-based rank r = floor(p (n - 1)):
 # stats::quantile(type = 1) (the inverse ECDF) at (r + 0.5) / n, half way between
@@ -81,7 +82,7 @@ test_that("merged sketches of parts equal the sketch of the whole block", {
   right <- Reduce(function(a, b) sketch_merge(b, a), rev(parts))
   pairs <- sketch_merge(sketch_merge(parts[[3]], parts[[1]]), sketch_merge(parts[[4]], parts[[2]]))
   for (merged in list(left, right, pairs)) {
-    for (f in c("alpha", "cells", "count", "min", "max", "bucket_cell", "bucket_key", "bucket_n")) {
+    for (f in c("alpha", "cells", "count", "min", "max", "buckets")) {
       expect_identical(merged[[f]], whole[[f]], label = f)
     }
     for (f in c("sum", "sum_abs", "sum_sq")) expect_equal(merged[[f]], whole[[f]], tolerance = 1e-12)
@@ -89,8 +90,8 @@ test_that("merged sketches of parts equal the sketch of the whole block", {
   }
   # the list survives serialisation (it travels between future workers)
   expect_identical(unserialize(serialize(whole, NULL)), whole)
-  expect_identical(sketch_merge(unserialize(serialize(left, NULL)), sketch_block(m[0, , drop = FALSE], 0.005))$bucket_n,
-                   whole$bucket_n)
+  expect_identical(sketch_merge(unserialize(serialize(left, NULL)), sketch_block(m[0, , drop = FALSE], 0.005))$buckets,
+                   whole$buckets)
 })
 
 test_that("quantiles of |x| come from the sketch of x", {
@@ -123,7 +124,7 @@ test_that("bad input and malformed sketches give classed errors", {
   expect_innsight_error(sketch_quantiles(s, 2, FALSE), "argument")
   expect_innsight_error(sketch_quantiles(s, 0.5, NA), "argument")
 
-  expect_innsight_error(sketch_quantiles(s[setdiff(names(s), "bucket_key")], 0.5, FALSE), "data", "bucket_key")
+  expect_innsight_error(sketch_quantiles(s[setdiff(names(s), "buckets")], 0.5, FALSE), "data", "buckets")
   expect_innsight_error(sketch_quantiles(list(1, 2), 0.5, FALSE), "data", "alpha")
   expect_innsight_error(sketch_quantiles("s", 0.5, FALSE), "data")
   broken <- function(f, v) {
@@ -132,9 +133,31 @@ test_that("bad input and malformed sketches give classed errors", {
   }
   expect_innsight_error(sketch_quantiles(broken("count", s$count[-1]), 0.5, FALSE), "data", "count")
   expect_innsight_error(sketch_quantiles(broken("count", s$count + 1), 0.5, FALSE), "data", "count")
-  expect_innsight_error(sketch_quantiles(broken("bucket_n", s$bucket_n[-1]), 0.5, FALSE), "data", "bucket_n")
-  expect_innsight_error(sketch_quantiles(broken("bucket_cell", rev(s$bucket_cell)), 0.5, FALSE), "data", "bucket_cell")
-  expect_innsight_error(sketch_quantiles(broken("bucket_key", rev(s$bucket_key)), 0.5, FALSE), "data", "bucket_key")
+  # the raw bucket encoding: cut short, extended, not raw, a key step of zero,
+  # a bucket count of zero, a cell claiming more buckets than there are bytes
+  raw <- s$buckets
+  expect_innsight_error(sketch_quantiles(broken("buckets", raw[-length(raw)]), 0.5, FALSE), "data", "ends inside cell 5")
+  expect_innsight_error(sketch_quantiles(broken("buckets", c(raw, as.raw(0))), 0.5, FALSE), "data", "after the last cell")
+  expect_innsight_error(sketch_quantiles(broken("buckets", as.integer(raw)), 0.5, FALSE), "data", "raw vector")
+  b <- sketch_buckets(s)
+  expect_identical(sum(b$n), sum(s$count))
+  # cell 1 starts with its number of buckets (one byte if below 128), its first key
+  # and count; then comes the step to the second key, set to zero here
+  n1 <- sum(b$cell == 1)
+  expect_true(n1 >= 2 && n1 < 128)
+  step_at <- function(r) {
+    i <- 2L
+    skip <- function(i) { while (as.integer(r[i]) >= 128L) i <- i + 1L; i + 1L }
+    i <- skip(i)
+    skip(i)
+  }
+  z <- raw
+  z[step_at(raw)] <- as.raw(0)
+  expect_innsight_error(sketch_quantiles(broken("buckets", z), 0.5, FALSE), "data", "do not increase")
+  expect_innsight_error(sketch_quantiles(broken("buckets", c(as.raw(0xff), as.raw(0x7f), raw[-1])), 0.5, FALSE), "data",
+                        "more buckets than bytes")
+  expect_innsight_error(sketch_quantiles(broken("buckets", as.raw(rep(0xff, 12))), 0.5, FALSE), "data", "overlong")
+  expect_innsight_error(sketch_quantiles(broken("buckets", rev(raw)), 0.5, FALSE), "data", "buckets|cell")
   expect_innsight_error(sketch_quantiles(broken("min", s$max), 0.5, FALSE), "data", "min")
   expect_innsight_error(sketch_quantiles(broken("sum", rep(NA_real_, 5)), 0.5, FALSE), "data", "sum")
   expect_innsight_error(sketch_merge(s, broken("cells", "5")), "data", "cells")
@@ -145,10 +168,10 @@ test_that("a cell's buckets stay bounded however many long-tailed values it sees
   set.seed(9)
   draw <- function(n) matrix(10^runif(n, -14, 10) * sample(c(-1, 1), n, replace = TRUE), n)
   acc <- sketch_block(draw(2000), 0.005)
-  sizes <- length(acc$bucket_key)
+  sizes <- length(sketch_buckets(acc)$key)
   for (i in 1:5) {
     acc <- sketch_merge(acc, sketch_block(draw(2000), 0.005))
-    sizes <- c(sizes, length(acc$bucket_key))
+    sizes <- c(sizes, length(sketch_buckets(acc)$key))
   }
   # six decades per sign at 0.5 %: 2 * ceil(6 log(10) / log(1.01005)) + 1 buckets
   bound <- 2 * ceiling(6 * log(10) / log(1.005 / 0.995)) + 1
@@ -156,5 +179,5 @@ test_that("a cell's buckets stay bounded however many long-tailed values it sees
   expect_gt(sizes[6], 0.5 * bound)
   # and the summary is still consistent: every value counted, extremes exact
   expect_identical(acc$count, 12000)
-  expect_identical(sum(acc$bucket_n), 12000)
+  expect_identical(sum(sketch_buckets(acc)$n), 12000)
 })

@@ -4,13 +4,18 @@
 //!
 //! The list: `alpha` (double), `cells` (integer), per cell the doubles `count`,
 //! `sum`, `sum_abs`, `sum_sq`, `min`, `max` (`min`/`max` NA for an empty cell), and
-//! the buckets of all cells as `bucket_cell` (integer, 1-based), `bucket_key`
-//! (integer, the core's signed key) and `bucket_n` (double), sorted by cell, then key.
+//! the buckets of all cells in one raw vector `buckets`: per cell, the number of
+//! its buckets, then per bucket its key and its count, all as LEB128 varints (the
+//! first key of a cell zigzag-coded, every further key as the step from the one
+//! before, which is positive since keys increase). Neighbouring keys mostly differ
+//! by one and most counts are small, so a bucket takes two or three bytes instead
+//! of sixteen as three R vectors: the summary of a large data set is that much
+//! smaller to keep, save and send to workers. `sketch_buckets()` decodes it.
 //! A list read back is checked field by field, since it may come from a file.
 
 use super::error::{arg_err, guarded, tagged, to_r};
 use extendr_api::prelude::*;
-use innsight_core::sketch::{CellSketch, Sketch};
+use innsight_core::sketch::{BucketCount, CellSketch, Sketch};
 use innsight_core::{Error as CoreError, Result as CoreResult};
 type RResult<T> = std::result::Result<T, extendr_api::Error>;
 
@@ -91,35 +96,97 @@ fn sketch_from_r(x: &Robj, what: &str) -> CoreResult<Sketch> {
     };
     let (count, sum, sum_abs, sum_sq) = (per_cell("count")?, per_cell("sum")?, per_cell("sum_abs")?, per_cell("sum_sq")?);
     let (min, max) = (per_cell("min")?, per_cell("max")?);
-    let (bc, bk, bn) = (integers(&l, "bucket_cell")?, integers(&l, "bucket_key")?, doubles(&l, "bucket_n")?);
-    if bk.len() != bc.len() || bn.len() != bc.len() {
-        return Err(malformed(format!(
-            "the fields `bucket_cell`, `bucket_key` and `bucket_n` differ in length ({}, {}, {})",
-            bc.len(),
-            bk.len(),
-            bn.len()
-        )));
-    }
+    let bytes = field(&l, "buckets")?;
+    let bytes = bytes.as_raw_slice().ok_or_else(|| malformed("the field `buckets` must be a raw vector".into()))?;
+    let mut r = Reader { bytes, at: 0 };
     let mut out = Vec::with_capacity(cells);
     for j in 0..cells {
         let n = count_of(count[j], "count")?;
         // an empty cell has no extremes: NA in R, the neutral elements in the core
         let (lo, hi) = if n == 0 && min[j].is_nan() && max[j].is_nan() { (f64::INFINITY, f64::NEG_INFINITY) } else { (min[j], max[j]) };
-        out.push(CellSketch { count: n, sum: sum[j], sum_abs: sum_abs[j], sum_sq: sum_sq[j], min: lo, max: hi, buckets: Vec::new() });
+        let buckets = r.cell(j)?;
+        out.push(CellSketch { count: n, sum: sum[j], sum_abs: sum_abs[j], sum_sq: sum_sq[j], min: lo, max: hi, buckets });
     }
-    let mut prev = 0;
-    for ((&c, &k), &n) in bc.iter().zip(&bk).zip(&bn) {
-        if c < 1 || c as usize > cells {
-            return Err(malformed(format!("`bucket_cell` {c} is not a cell in 1..{cells}")));
-        }
-        if c < prev {
-            return Err(malformed("`bucket_cell` must be sorted".into()));
-        }
-        prev = c;
-        out[c as usize - 1].buckets.push((k, count_of(n, "bucket_n")?));
+    if r.at != bytes.len() {
+        return Err(malformed(format!("the field `buckets` has {} bytes after the last cell", bytes.len() - r.at)));
     }
     // the core checks the rest: key order and range, counts against buckets, extremes
     Sketch::from_parts(alpha, out)
+}
+
+fn push_varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// One cell's buckets in the `buckets` format (module notes).
+fn encode_cell(buckets: &[(i32, BucketCount)], out: &mut Vec<u8>) {
+    push_varint(buckets.len() as u64, out);
+    let mut prev: Option<i32> = None;
+    for &(k, n) in buckets {
+        match prev {
+            // zigzag: small magnitudes of either sign take few bytes
+            None => push_varint(((k << 1) ^ (k >> 31)) as u32 as u64, out),
+            Some(p) => push_varint((k as i64 - p as i64) as u64, out),
+        }
+        push_varint(n as u64, out);
+        prev = Some(k);
+    }
+}
+
+/// Reads the `buckets` raw vector cell by cell, checking every step: the bytes
+/// may come from a file.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn varint(&mut self, cell: usize) -> CoreResult<u64> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = *self.bytes.get(self.at).ok_or_else(|| {
+                malformed(format!("the field `buckets` ends inside cell {}", cell + 1))
+            })?;
+            self.at += 1;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(malformed(format!("the field `buckets` has an overlong number in cell {}", cell + 1)))
+    }
+
+    fn cell(&mut self, cell: usize) -> CoreResult<Vec<(i32, BucketCount)>> {
+        let bad = |what: &str| malformed(format!("the field `buckets` has {what} in cell {}", cell + 1));
+        let n = self.varint(cell)?;
+        // every bucket takes at least two bytes: a count beyond that is not a sketch
+        // (and must not size an allocation)
+        if n > ((self.bytes.len() - self.at) / 2) as u64 {
+            return Err(bad("more buckets than bytes"));
+        }
+        let mut out = Vec::with_capacity(n as usize);
+        let mut prev: Option<i64> = None;
+        for _ in 0..n {
+            let raw = self.varint(cell)?;
+            let key = match prev {
+                None => {
+                    let z = u32::try_from(raw).map_err(|_| bad("a key out of range"))?;
+                    ((z >> 1) as i32 ^ -((z & 1) as i32)) as i64
+                }
+                Some(_) if raw == 0 => return Err(bad("keys that do not increase")),
+                Some(p) => p + raw.min(u32::MAX as u64 + 1) as i64,
+            };
+            let key = i32::try_from(key).map_err(|_| bad("a key out of range"))?;
+            let count = BucketCount::try_from(self.varint(cell)?).map_err(|_| bad("a bucket count out of range"))?;
+            out.push((key, count));
+            prev = Some(key as i64);
+        }
+        Ok(out)
+    }
 }
 
 fn sketch_to_r(s: &Sketch) -> RResult<List> {
@@ -127,14 +194,9 @@ fn sketch_to_r(s: &Sketch) -> RResult<List> {
     let n_cells = i32::try_from(cells.len()).map_err(|_| extendr_api::Error::Other(tagged(&arg_err("a sketch of more than 2^31 cells cannot be an R list"))))?;
     let per = |f: fn(&CellSketch) -> f64| cells.iter().map(f).collect::<Vec<f64>>();
     let na = <f64 as CanBeNA>::na();
-    let n_buckets: usize = cells.iter().map(|c| c.buckets.len()).sum();
-    let (mut bc, mut bk, mut bn) = (Vec::with_capacity(n_buckets), Vec::with_capacity(n_buckets), Vec::with_capacity(n_buckets));
-    for (j, c) in cells.iter().enumerate() {
-        for &(k, n) in &c.buckets {
-            bc.push(j as i32 + 1);
-            bk.push(k);
-            bn.push(n as f64);
-        }
+    let mut buckets: Vec<u8> = Vec::new();
+    for c in cells {
+        encode_cell(&c.buckets, &mut buckets);
     }
     Ok(list!(
         alpha = s.alpha(),
@@ -145,9 +207,7 @@ fn sketch_to_r(s: &Sketch) -> RResult<List> {
         sum_sq = per(|c| c.sum_sq),
         min = cells.iter().map(|c| if c.count == 0 { na } else { c.min }).collect::<Vec<f64>>(),
         max = cells.iter().map(|c| if c.count == 0 { na } else { c.max }).collect::<Vec<f64>>(),
-        bucket_cell = bc,
-        bucket_key = bk,
-        bucket_n = bn
+        buckets = Raw::from_bytes(&buckets)
     ))
 }
 
@@ -263,10 +323,29 @@ fn sketch_quantiles(s: Robj, probs: Robj, abs: Robj) -> RResult<Robj> {
     Ok(m.into())
 }
 
+/// The buckets of a sketch list as a list of `cell` (1-based), `key` (the
+/// core's signed key) and `n`, sorted by cell, then key: for tests and for
+/// looking inside a summary.
+/// @noRd
+#[extendr]
+fn sketch_buckets(s: Robj) -> RResult<List> {
+    let s = to_r(guarded(|| sketch_from_r(&s, "s")))?;
+    let (mut cell, mut key, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    for (j, c) in s.cells().iter().enumerate() {
+        for &(k, m) in &c.buckets {
+            cell.push(j as i32 + 1);
+            key.push(k);
+            n.push(m as f64);
+        }
+    }
+    Ok(list!(cell = cell, key = key, n = n))
+}
+
 extendr_module! {
     mod sketch;
     impl SketchAccumulator;
     fn sketch_block;
+    fn sketch_buckets;
     fn sketch_merge;
     fn sketch_quantiles;
 }

@@ -40,6 +40,13 @@ pub const MIN_MAGNITUDE: f64 = 1e-30;
 /// Decades of magnitude, below a cell's largest, that keep relative accuracy.
 pub const DECADES: f64 = 6.0;
 
+/// A bucket's count. 32 bits halve the sketch's memory next to 64; the price is a
+/// limit of [`MAX_CELL_COUNT`] values per cell, checked wherever values are added.
+pub type BucketCount = u32;
+
+/// The most values one cell can summarise (so that no bucket count overflows).
+pub const MAX_CELL_COUNT: u64 = BucketCount::MAX as u64;
+
 /// The map between values and signed bucket keys for one accuracy.
 #[derive(Debug, Clone, Copy)]
 struct KeyMap {
@@ -78,7 +85,7 @@ impl KeyMap {
     /// The floor `|key|` of a cell whose buckets are `buckets` (sorted): keys with a
     /// smaller non-zero magnitude are collapsed into it. 1 (nothing to collapse)
     /// when the cell spans fewer than [`DECADES`] decades.
-    fn floor(&self, buckets: &[(i32, u64)]) -> i32 {
+    fn floor(&self, buckets: &[(i32, BucketCount)]) -> i32 {
         let top = match (buckets.first(), buckets.last()) {
             (Some(a), Some(b)) => a.0.unsigned_abs().max(b.0.unsigned_abs()) as i64,
             _ => 0,
@@ -144,7 +151,7 @@ pub struct CellSketch {
     /// Largest value (`-inf` for an empty cell).
     pub max: f64,
     /// `(signed key, count)` of the non-empty buckets, keys strictly increasing.
-    pub buckets: Vec<(i32, u64)>,
+    pub buckets: Vec<(i32, BucketCount)>,
 }
 
 impl CellSketch {
@@ -182,8 +189,10 @@ impl CellSketch {
         self.buckets.truncate(w);
     }
 
-    /// Add the values `col` (all finite) to this cell in place; `keys` is scratch.
-    fn absorb(&mut self, col: &[f64], map: &KeyMap, keys: &mut Vec<i32>) {
+    /// Add the values `col` (all finite) to this cell in place; `keys` and `runs`
+    /// are scratch. The caller has checked that the count stays within
+    /// [`MAX_CELL_COUNT`], so no bucket count can overflow.
+    fn absorb(&mut self, col: &[f64], map: &KeyMap, keys: &mut Vec<i32>, runs: &mut Vec<(i32, BucketCount)>) {
         keys.clear();
         for &x in col {
             self.sum += x;
@@ -197,41 +206,65 @@ impl CellSketch {
             keys.push(map.key(x));
         }
         self.count += col.len() as u64;
-        // sorting and run-length coding beats a map for the typical chunk; the runs
-        // are appended and the cell re-sorted (both parts sorted: a cheap merge for
-        // the stable sort), so the cell's vector grows in place
+        // sorting and run-length coding beats a map for the typical chunk
         keys.sort_unstable();
-        let old = self.buckets.len();
+        runs.clear();
         for &k in keys.iter() {
-            let fresh = self.buckets.len() > old;
-            match self.buckets.last_mut() {
-                Some((last, n)) if fresh && *last == k => *n += 1,
-                _ => self.buckets.push((k, 1)),
+            match runs.last_mut() {
+                Some((last, n)) if *last == k => *n += 1,
+                _ => runs.push((k, 1)),
             }
         }
-        if old > 0 && self.buckets.len() > old {
-            self.buckets.sort_by_key(|b| b.0);
-            let mut w = 0;
-            for r in 0..self.buckets.len() {
-                let b = self.buckets[r];
-                if w > 0 && self.buckets[w - 1].0 == b.0 {
-                    self.buckets[w - 1].1 += b.1;
-                } else {
-                    self.buckets[w] = b;
-                    w += 1;
-                }
-            }
-            self.buckets.truncate(w);
-        }
+        self.merge_runs(runs);
         self.collapse(map);
+    }
+
+    /// Merge sorted `(key, count)` runs into the buckets in place, from the back:
+    /// the vector grows by exactly the number of new keys (none once a cell's range
+    /// is covered), so a sketch that has seen its data's range stops allocating,
+    /// and no scratch copy of the cell is made.
+    fn merge_runs(&mut self, runs: &[(i32, BucketCount)]) {
+        let old = self.buckets.len();
+        let mut i = 0;
+        let mut fresh = 0;
+        for &(k, _) in runs {
+            while i < old && self.buckets[i].0 < k {
+                i += 1;
+            }
+            if !(i < old && self.buckets[i].0 == k) {
+                fresh += 1;
+            }
+        }
+        self.buckets.reserve_exact(fresh);
+        self.buckets.resize(old + fresh, (0, 0));
+        // a, b: unmerged ends of the old buckets and of the runs; w: next slot to fill
+        let (mut a, mut b, mut w) = (old, runs.len(), old + fresh);
+        while b > 0 {
+            let r = runs[b - 1];
+            w -= 1;
+            if a > 0 && self.buckets[a - 1].0 > r.0 {
+                self.buckets[w] = self.buckets[a - 1];
+                a -= 1;
+            } else if a > 0 && self.buckets[a - 1].0 == r.0 {
+                self.buckets[w] = (r.0, self.buckets[a - 1].1 + r.1);
+                a -= 1;
+                b -= 1;
+            } else {
+                self.buckets[w] = r;
+                b -= 1;
+            }
+        }
+        // the old buckets left of `a` are already in their final place
+        debug_assert_eq!(w, a);
     }
 
     fn merged(&self, other: &CellSketch, cell: usize, map: &KeyMap) -> Result<CellSketch> {
         let count = self
             .count
             .checked_add(other.count)
-            .ok_or_else(|| Error::Data(format!("sketch cell {}: the merged count overflows", cell + 1)))?;
-        let mut buckets = Vec::with_capacity(self.buckets.len().max(other.buckets.len()));
+            .filter(|&n| n <= MAX_CELL_COUNT)
+            .ok_or_else(|| too_many(cell))?;
+        let mut buckets = Vec::with_capacity(self.buckets.len() + other.buckets.len());
         let (mut i, mut j) = (0, 0);
         let (a, b) = (&self.buckets, &other.buckets);
         while i < a.len() && j < b.len() {
@@ -264,8 +297,13 @@ impl CellSketch {
             buckets,
         };
         c.collapse(map);
+        c.buckets.shrink_to_fit();
         Ok(c)
     }
+}
+
+fn too_many(cell: usize) -> Error {
+    Error::Data(format!("sketch cell {}: a summary holds at most {MAX_CELL_COUNT} values per cell", cell + 1))
 }
 
 /// A quantile sketch of many cells, all with the same accuracy.
@@ -323,13 +361,14 @@ impl Sketch {
                 at % rows.max(1) + 1
             )));
         }
-        if self.cells.iter().any(|c| c.count.checked_add(rows as u64).is_none()) {
-            return Err(Error::Data("the sketch's count overflows".into()));
+        if let Some(j) = self.cells.iter().position(|c| c.count.saturating_add(rows as u64) > MAX_CELL_COUNT) {
+            return Err(too_many(j));
         }
         let map = self.map;
         let mut keys: Vec<i32> = Vec::with_capacity(rows);
+        let mut runs: Vec<(i32, BucketCount)> = Vec::with_capacity(rows);
         for (j, c) in self.cells.iter_mut().enumerate() {
-            c.absorb(&values[j * rows..(j + 1) * rows], &map, &mut keys);
+            c.absorb(&values[j * rows..(j + 1) * rows], &map, &mut keys, &mut runs);
         }
         Ok(())
     }
@@ -354,11 +393,14 @@ impl Sketch {
                 if n == 0 {
                     return bad("`bucket_n` must be positive".into());
                 }
-                total = match total.checked_add(n) {
+                total = match total.checked_add(n as u64) {
                     Some(t) => t,
                     None => return bad("the `bucket_n` overflow".into()),
                 };
                 prev = Some(k);
+            }
+            if c.count > MAX_CELL_COUNT {
+                return bad(format!("`count` {} is more than a summary holds ({MAX_CELL_COUNT})", c.count));
             }
             if total != c.count {
                 return bad(format!("`count` is {} but its `bucket_n` add up to {total}", c.count));
@@ -446,7 +488,7 @@ impl Sketch {
             return Err(Error::Argument(format!("quantile probabilities must be in [0, 1], not {p}")));
         }
         let mut out = Array2::from_elem((self.cells.len(), probs.len()), f64::NAN);
-        let mut folded: Vec<(i32, u64)> = Vec::new();
+        let mut folded: Vec<(i32, BucketCount)> = Vec::new();
         let mut cum: Vec<u64> = Vec::new();
         for (j, c) in self.cells.iter().enumerate() {
             if c.count == 0 {
@@ -481,7 +523,7 @@ impl Sketch {
             cum.clear();
             let mut acc = 0u64;
             cum.extend(buckets.iter().map(|b| {
-                acc += b.1;
+                acc += b.1 as u64;
                 acc
             }));
             for (q, &p) in probs.iter().enumerate() {
@@ -608,7 +650,7 @@ mod tests {
             assert_eq!(c.sum_sq, col.iter().map(|x| x * x).sum::<f64>());
             assert_eq!(c.min, col.iter().cloned().fold(f64::INFINITY, f64::min));
             assert_eq!(c.max, col.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
-            assert_eq!(c.buckets.iter().map(|b| b.1).sum::<u64>(), rows as u64);
+            assert_eq!(c.buckets.iter().map(|b| b.1 as u64).sum::<u64>(), rows as u64);
         }
     }
 
@@ -795,5 +837,49 @@ mod tests {
         assert!(broken(&|c| c.max = 1e6).to_string().contains("max"));
         assert!(broken(&|c| c.sum = f64::NAN).to_string().contains("sum"));
         assert!(broken(&|c| c.buckets[0].0 = i32::MIN + 1).to_string().contains("out of range"));
+    }
+
+    #[test]
+    fn counts_stay_within_the_cell_limit() {
+        // one cell of MAX_CELL_COUNT - 1 values, all in one bucket: built from parts,
+        // since that many values would take minutes to add
+        let mut big = Sketch::from_block(&[1.0], 1, 1, ALPHA).unwrap().cells()[0].clone();
+        big.count = MAX_CELL_COUNT - 1;
+        big.buckets[0].1 = (MAX_CELL_COUNT - 1) as BucketCount;
+        big.sum = big.count as f64;
+        let mut s = Sketch::from_parts(ALPHA, vec![big.clone()]).unwrap();
+        // one more value fits; the next block and any merge beyond the limit are errors
+        s.absorb_block(&[1.0], 1, 1).unwrap();
+        assert_eq!(s.cells()[0].buckets[0].1 as u64, MAX_CELL_COUNT);
+        let before = s.clone();
+        assert!(s.absorb_block(&[1.0], 1, 1).unwrap_err().to_string().contains("at most"));
+        assert_eq!(s, before);
+        let one = Sketch::from_block(&[1.0], 1, 1, ALPHA).unwrap();
+        assert!(s.merge(&one).unwrap_err().to_string().contains("at most"));
+        let mut over = big;
+        over.count = MAX_CELL_COUNT + 1;
+        assert!(Sketch::from_parts(ALPHA, vec![over]).unwrap_err().to_string().contains("more than"));
+    }
+
+    #[test]
+    fn in_place_merge_of_runs_matches_a_sorted_union() {
+        let mut r = Rng::new(11);
+        let mut cell = CellSketch::empty();
+        let mut reference: std::collections::BTreeMap<i32, u64> = Default::default();
+        for _ in 0..50 {
+            let mut runs: Vec<(i32, BucketCount)> = Vec::new();
+            let mut k = -40 + (r.uniform() * 10.0) as i32;
+            for _ in 0..(r.uniform() * 12.0) as usize {
+                k += 1 + (r.uniform() * 5.0) as i32;
+                runs.push((k, 1 + (r.uniform() * 3.0) as BucketCount));
+            }
+            for &(k, n) in &runs {
+                *reference.entry(k).or_default() += n as u64;
+            }
+            cell.merge_runs(&runs);
+            let want: Vec<(i32, BucketCount)> = reference.iter().map(|(&k, &n)| (k, n as BucketCount)).collect();
+            assert_eq!(cell.buckets, want);
+            assert_eq!(cell.buckets.capacity(), cell.buckets.len(), "grows by exactly the new keys");
+        }
     }
 }
