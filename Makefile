@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):$(HOME)/.cargo/bin
 export NOT_CRAN := true
 
-.PHONY: deps install docs demo demo-models imagenet test test-rust test-r test-keras test-torch check bench clean
+.PHONY: deps install docs demo demo-models imagenet test test-rust test-r test-keras test-torch tarball test-offline check bench clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -53,6 +53,17 @@ test-keras: install
 test-torch: install
 	@bash tools/test-torch.sh
 
+# The source tarball, carrying the Rust crates' sources (src/rust/vendor.tar.xz,
+# made by tools/vendor.sh and removed again afterwards) so that it installs offline.
+tarball: deps
+	@bash tools/vendor.sh
+	R CMD build . 2>&1 | tail -n 2; rc=$${PIPESTATUS[0]}; rm -f src/rust/vendor.tar.xz; exit $$rc
+
+# Install that tarball with the network cut off, then use the package.
+test-offline: deps
+	@bash tools/test-offline-install.sh
+
+# R CMD check --as-cran of the tarball, itself offline (see tools/check.sh).
 check: deps
 	@bash tools/check.sh
 

@@ -260,8 +260,9 @@ impl<T: Scalar> Graph<T> {
             }
         }
         let kept = |i: usize| self.outputs.contains(&i) || self.preactivations.contains(&i);
-        // merged[i]: node i's op with the batch norm after it; into[j] = i for that batch norm
-        let mut merged: Vec<Option<Arc<dyn Layer<T>>>> = vec![None; n];
+        // merged[i]: node i's op with the batch norm after it and that batch norm's
+        // index j; into[j] = i (both ways, so that no search is needed below)
+        let mut merged: Vec<Option<(Arc<dyn Layer<T>>, usize)>> = vec![None; n];
         let mut into: Vec<Option<usize>> = vec![None; n];
         for (j, node) in self.nodes.iter().enumerate() {
             let Some((scale, shift)) = node.op.channel_affine() else { continue };
@@ -270,7 +271,7 @@ impl<T: Scalar> Graph<T> {
                 continue;
             }
             if let Some(op) = self.nodes[i].op.then_affine(scale, shift) {
-                merged[i] = Some(Arc::from(op));
+                merged[i] = Some((Arc::from(op), j));
                 into[j] = Some(i);
             }
         }
@@ -294,9 +295,9 @@ impl<T: Scalar> Graph<T> {
                 })
                 .collect();
             let folded = merged[id].as_ref();
-            let batch_norm = folded.and_then(|_| into.iter().position(|&x| x == Some(id)));
+            let batch_norm = folded.map(|&(_, j)| j);
             nodes.push(Node {
-                op: folded.cloned().unwrap_or_else(|| node.op.clone()),
+                op: folded.map_or_else(|| node.op.clone(), |(op, _)| op.clone()),
                 inputs,
                 layer_index: node.layer_index,
                 type_name: node.type_name,

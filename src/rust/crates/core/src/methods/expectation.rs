@@ -198,14 +198,38 @@ fn split_signals<T: Scalar>(
         .collect();
     let results: Vec<Vec<Option<ArrayD<T>>>> = results.into_iter().collect::<Result<_>>()?;
     // [S, rows, in...] per model input: join the shares along the row axis
-    (0..results[0].len())
-        .map(|j| {
-            let views: Vec<ArrayViewD<T>> = results.iter().filter_map(|r| r[j].as_ref().map(|a| a.view())).collect();
+    join_parts(results.len(), results[0].len(), 1, |p, j| results[p][j].as_ref().map(|a| a.view()))
+}
+
+/// For each output `k < n_out`, its blocks in the `parts` parts (`block(p, k)`)
+/// joined along `axis`; `None` where no part has one. The one place where chunks'
+/// or thread shares' blocks become one block per output.
+fn join_parts<'a, T: Scalar>(
+    parts: usize,
+    n_out: usize,
+    axis: usize,
+    block: impl Fn(usize, usize) -> Option<ArrayViewD<'a, T>>,
+) -> Result<Vec<Option<ArrayD<T>>>> {
+    (0..n_out)
+        .map(|k| {
+            let views: Vec<ArrayViewD<T>> = (0..parts).filter_map(|p| block(p, k)).collect();
             if views.is_empty() {
                 return Ok(None);
             }
-            ndarray::concatenate(Axis(1), &views).map(Some).map_err(|e| Error::Internal(e.to_string()))
+            ndarray::concatenate(Axis(axis), &views).map(Some).map_err(|e| Error::Internal(e.to_string()))
         })
+        .collect()
+}
+
+/// [`join_parts`] along the row axis where every part has every output.
+fn join_rows<'a, T: Scalar>(
+    parts: usize,
+    n_out: usize,
+    block: impl Fn(usize, usize) -> ArrayViewD<'a, T>,
+) -> Result<Vec<ArrayD<T>>> {
+    join_parts(parts, n_out, 0, |p, k| Some(block(p, k)))?
+        .into_iter()
+        .map(|b| b.ok_or_else(|| Error::Internal("a part without a block".into())))
         .collect()
 }
 
@@ -230,16 +254,8 @@ pub fn outputs<T: Scalar>(ctx: &Context<T>, data: &[ArrayD<T>]) -> Result<(Block
         zs.push(ctx.targets.select(g, &trace, ctx.ignore_last_act));
         i0 = i1;
     }
-    let join = |parts: Vec<Vec<ArrayD<T>>>| -> Result<Vec<ArrayD<T>>> {
-        let n_out = parts.first().map_or(0, Vec::len);
-        (0..n_out)
-            .map(|k| {
-                let views: Vec<ArrayViewD<T>> = parts.iter().map(|p| p[k].view()).collect();
-                ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Internal(e.to_string()))
-            })
-            .collect()
-    };
-    Ok((join(preds)?, join(zs)?))
+    let join = |parts: &[Vec<ArrayD<T>>]| join_rows(parts.len(), parts.first().map_or(0, Vec::len), |p, k| parts[p][k].view());
+    Ok((join(&preds)?, join(&zs)?))
 }
 
 /// Per output with a selection: the chunks' `[rows, S_k]` blocks (tagged with the
@@ -247,12 +263,7 @@ pub fn outputs<T: Scalar>(ctx: &Context<T>, data: &[ArrayD<T>]) -> Result<(Block
 pub fn stack<T: Scalar>(mut chunks: Vec<(usize, Vec<ArrayD<T>>)>) -> Result<Vec<ArrayD<T>>> {
     chunks.sort_by_key(|(i0, _)| *i0);
     let n = chunks.first().map_or(0, |(_, c)| c.len());
-    (0..n)
-        .map(|k| {
-            let views: Vec<ArrayViewD<T>> = chunks.iter().map(|(_, c)| c[k].view()).collect();
-            ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Internal(e.to_string()))
-        })
-        .collect()
+    join_rows(chunks.len(), n, |p, k| chunks[p].1[k].view())
 }
 
 /// Row-wise mean of `[R, S_k]` blocks → `[1, S_k]`.
