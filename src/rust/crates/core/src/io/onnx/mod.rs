@@ -463,3 +463,22 @@ fn live_nodes(graph: &GraphProto) -> HashSet<*const NodeProto> {
     }
     live
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_external(loc: &str) -> Result<Bytes> {
+        Err(Error::Io(format!("no external data `{loc}` in this test")))
+    }
+
+    /// Inputs the fuzz target `onnx` (src/rust/fuzz) found; each once crashed the reader.
+    #[test]
+    fn fuzz_regressions_are_errors() {
+        // a ConstantOfShape of shape [1073741824, 1, 1, 500000] (4e15 bytes of f64)
+        // from a 10 KB file: aborted allocating
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-constant-of-shape-huge.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("ConstantOfShape") && m.contains("values it may hold")), "{e}");
+    }
+}

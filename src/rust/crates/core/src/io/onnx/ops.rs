@@ -334,10 +334,44 @@ fn axes_of(c: &NodeCtx, from_input: bool) -> Result<Option<Vec<i64>>> {
     }
 }
 
+/// Fewest values a folded constant may always hold: shape subgraphs are tiny, and
+/// weights that pass through a fold (a transposed or scaled initializer) are bounded
+/// by their own size instead (see [`check_fold_size`]).
+pub const FOLD_MIN_LIMIT: usize = 1 << 24;
+
+/// Refuse a folded constant of shape `shape` with more values than all of the
+/// node's constant inputs together, or [`FOLD_MIN_LIMIT`] if that is larger: a few
+/// bytes (`ConstantOfShape` of shape `[1e9, 1e9]`, a broadcast of two long vectors,
+/// a Gather with many indices) must not ask for gigabytes.
+fn check_fold_size(c: &NodeCtx, shape: &[usize]) -> Result<()> {
+    let inputs: usize = c
+        .inputs
+        .iter()
+        .flatten()
+        .map(|v| match v {
+            Value::Const(x) => x.data.len(),
+            Value::Float32(f) => f.bytes.len() / 4,
+            Value::Map { .. } => 0,
+        })
+        .sum();
+    let limit = inputs.max(FOLD_MIN_LIMIT);
+    match t::checked_numel(shape) {
+        Some(n) if n <= limit => Ok(()),
+        _ => Err(c.err(format!(
+            "the constant it computes has shape {shape:?}, more than the {limit} values it may hold (its inputs' size or 2^24)"
+        ))),
+    }
+}
+
 /// Evaluate a node whose inputs are all constants.
 fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
     let k = |i: usize| c.constant(i, "input");
     let op = c.node.op_type.as_str();
+    if matches!(op, "Add" | "Sub" | "Mul" | "Div") {
+        if let Some(shape) = t::broadcast_shape(&k(0)?.shape, &k(1)?.shape) {
+            check_fold_size(c, &shape)?;
+        }
+    }
     let r = match op {
         "Identity" | "Dropout" => k(0)?.clone(),
         "Add" => t::binary(k(0)?, k(1)?, |x, y| x + y)?,
@@ -356,6 +390,7 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
         "Gather" => {
             let x = k(0)?;
             let ax = t::axis(c.attr_int("axis", 0), x.shape.len(), "Gather axis")?;
+            check_fold_size(c, &[&x.shape[..ax], &k(1)?.shape[..], &x.shape[ax + 1..]].concat())?;
             t::gather(x, k(1)?, ax)?
         }
         "Concat" => {
@@ -386,12 +421,12 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
                     d => return Err(c.err(format!("Reshape: invalid size {d}"))),
                 }
             }
-            let n: usize = x.shape.iter().product();
+            let n = x.data.len();
             if let Some(i) = infer {
-                let rest: usize = shape.iter().product();
+                let rest = t::checked_numel(&shape).unwrap_or(usize::MAX);
                 shape[i] = if rest == 0 { 0 } else { n / rest };
             }
-            if shape.iter().product::<usize>() != n {
+            if t::checked_numel(&shape) != Some(n) {
                 return Err(c.err(format!("cannot reshape a constant of shape {:?} to {target:?}", x.shape)));
             }
             Const { shape, ..x.clone() }
@@ -427,6 +462,7 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
                 Some(tp) => t::decode_const(tp, &|_: &str| Err(Error::Io("no external data here".into())))?,
                 None => Const::scalar(0.0),
             };
+            check_fold_size(c, &shape)?;
             let n = shape.iter().product();
             Const { data: vec![v.data.first().copied().unwrap_or(0.0); n], shape, int: v.int }
         }
