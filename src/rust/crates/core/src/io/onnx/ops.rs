@@ -18,7 +18,7 @@
 //!   `[C, 1, 1]` as in ONNX), with `keepdims = 0` → `GlobalPooling`.
 
 use super::tensor::{self as t, Const};
-use super::{Builder, NodeCtx, OnnxWeight, Value};
+use super::{Builder, NodeCtx, OnnxWeight, Value, MAX_INPUT_VALUES};
 use crate::error::{Error, Result};
 use crate::layers::multiply::Multiply;
 use crate::spec::{ActivationArgs, ConvSpec, OpSpec, PoolSpec};
@@ -999,7 +999,11 @@ fn pad(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     let spatial = &per_axis[2..];
     let mut out = shape.clone();
     for i in 0..d {
-        out[1 + i] += spatial[i].0 + spatial[i].1;
+        out[1 + i] = out[1 + i]
+            .checked_add(spatial[i].0)
+            .and_then(|n| n.checked_add(spatial[i].1))
+            .filter(|&n| n <= MAX_INPUT_VALUES)
+            .ok_or_else(|| c.err(format!("`pads` {pads:?} make axis {} longer than 2^40", i + 2)))?;
     }
     let l = b.push(
         OpSpec::Padding { padding: innsight_padding(spatial), mode: Some(mode.into()), value: Some(value) },
