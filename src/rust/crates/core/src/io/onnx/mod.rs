@@ -496,5 +496,9 @@ mod tests {
         let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-pad-size-overflow.onnx");
         let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
         assert!(matches!(&e, Error::Spec(m) if m.contains("Pad") && m.contains("longer than 2^40")), "{e}");
+        // Pads within 2^40 per axis whose product overflowed in a Flatten
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-flatten-size-overflow.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("too many values to flatten")), "{e}");
     }
 }

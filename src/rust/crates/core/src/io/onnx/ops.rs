@@ -498,7 +498,7 @@ fn unsqueeze(c: &NodeCtx, shape: &[usize], axes: Option<&[i64]>) -> Result<Vec<u
 /// The per-sample target of a `Reshape` of a map of per-sample shape `shape`; the
 /// first entry of `target` stands for the batch axis.
 fn reshape_target(c: &NodeCtx, shape: &[usize], target: &[i64], allow_zero: bool) -> Result<Vec<usize>> {
-    let n: usize = shape.iter().product();
+    let n = t::checked_numel(shape).ok_or_else(|| c.err(format!("the per-sample shape {shape:?} has too many values to reshape")))?;
     let full = [&[1][..], shape].concat();
     if target.len() < 2 {
         return Err(c.err(format!("a Reshape to {target:?} would merge the batch axis into the features")));
@@ -516,14 +516,14 @@ fn reshape_target(c: &NodeCtx, shape: &[usize], target: &[i64], allow_zero: bool
             _ => return Err(c.err(format!("Reshape to {target:?} is not supported"))),
         }
     }
-    let rest: usize = out.iter().product();
+    let rest = t::checked_numel(&out).unwrap_or(usize::MAX);
     if let Some(i) = infer {
         if rest == 0 || n % rest != 0 {
             return Err(c.err(format!("cannot reshape a map of per-sample shape {shape:?} to {target:?}")));
         }
         out[i] = n / rest;
     }
-    if out.iter().product::<usize>() != n {
+    if t::checked_numel(&out) != Some(n) {
         return Err(c.err(format!(
             "a Reshape of the per-sample shape {shape:?} to {target:?} moves data across the batch axis, which is not supported"
         )));
@@ -550,7 +550,8 @@ fn flatten(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     if axis != 1 {
         return Err(c.err(format!("Flatten with axis = {axis} is not supported (only 1: keep the batch axis)")));
     }
-    Ok(reshape_to(b, layer, &shape, vec![shape.iter().product()]))
+    let n = t::checked_numel(&shape).ok_or_else(|| c.err(format!("the per-sample shape {shape:?} has too many values to flatten")))?;
+    Ok(reshape_to(b, layer, &shape, vec![n]))
 }
 
 /// Per-axis `(before, after)` padding of a convolution or pooling node over the
