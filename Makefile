@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):$(HOME)/.cargo/bin
 export NOT_CRAN := true
 
-.PHONY: deps install docs demo demo-models imagenet test test-rust test-r test-keras test-torch tarball test-offline check bench clean
+.PHONY: deps install docs demo demo-models imagenet test test-rust test-r test-keras test-torch tarball test-offline check bench fuzz fuzz-seeds clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -77,6 +77,22 @@ bench: deps
 bench-scaling: install
 	@dpkg-query -W dataset-fashion-mnist >/dev/null 2>&1 || apt-get install -y -q --no-install-recommends dataset-fashion-mnist
 	@Rscript bench/scaling.R
+
+# Fuzz the readers of untrusted files (model file, safetensors, ONNX) with cargo-fuzz
+# on the nightly toolchain, FUZZ_SECONDS per target, one job at a time; crashes land in
+# src/rust/fuzz/artifacts/<target>/. See tools/fuzz/README.md.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= model_file safetensors onnx
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo +nightly install cargo-fuzz
+	cd src/rust/fuzz && for t in $(FUZZ_TARGETS); do \
+	  nice -n 15 cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done
+
+# Rewrite the committed seed corpora (src/rust/fuzz/corpus/<target>/seed-*).
+fuzz-seeds:
+	cd src/rust/fuzz && nice -n 15 cargo +nightly run --release --example seeds
 
 clean:
 	rm -rf src/rust/target src/*.o src/*.so check innsight_*.tar.gz

@@ -425,7 +425,7 @@ fn input_shape(vi: &proto::ValueInfoProto) -> Result<Vec<usize>> {
             dims.len()
         )));
     }
-    dims[1..]
+    let shape: Vec<usize> = dims[1..]
         .iter()
         .enumerate()
         .map(|(k, d)| match (d.dim_value, &d.dim_param) {
@@ -441,8 +441,20 @@ fn input_shape(vi: &proto::ValueInfoProto) -> Result<Vec<usize>> {
                 k + 1
             ))),
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    // sizes derived from the input's (flattening, padding) must not overflow
+    if tensor::checked_numel(&shape).is_none_or(|n| n > MAX_INPUT_VALUES) {
+        return Err(Error::Spec(format!(
+            "model input `{}` has the per-sample shape {shape:?}, more than 2^40 values",
+            vi.name
+        )));
+    }
+    Ok(shape)
 }
+
+/// Most values a model input may have per sample (2^40; real inputs have well
+/// under 2^32).
+pub const MAX_INPUT_VALUES: usize = 1 << 40;
 
 /// The nodes some graph output depends on.
 fn live_nodes(graph: &GraphProto) -> HashSet<*const NodeProto> {
@@ -462,4 +474,31 @@ fn live_nodes(graph: &GraphProto) -> HashSet<*const NodeProto> {
         }
     }
     live
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_external(loc: &str) -> Result<Bytes> {
+        Err(Error::Io(format!("no external data `{loc}` in this test")))
+    }
+
+    /// Inputs the fuzz target `onnx` (src/rust/fuzz) found; each once crashed the reader.
+    #[test]
+    fn fuzz_regressions_are_errors() {
+        // a ConstantOfShape of shape [1073741824, 1, 1, 500000] (4e15 bytes of f64)
+        // from a 10 KB file: aborted allocating
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-constant-of-shape-huge.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("ConstantOfShape") && m.contains("values it may hold")), "{e}");
+        // a Pad by 4e18 on one axis, then a Flatten: the product overflowed
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-pad-size-overflow.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("Pad") && m.contains("longer than 2^40")), "{e}");
+        // Pads within 2^40 per axis whose product overflowed in a Flatten
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-flatten-size-overflow.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("too many values to flatten")), "{e}");
+    }
 }

@@ -18,7 +18,7 @@
 //!   `[C, 1, 1]` as in ONNX), with `keepdims = 0` → `GlobalPooling`.
 
 use super::tensor::{self as t, Const};
-use super::{Builder, NodeCtx, OnnxWeight, Value};
+use super::{Builder, NodeCtx, OnnxWeight, Value, MAX_INPUT_VALUES};
 use crate::error::{Error, Result};
 use crate::layers::multiply::Multiply;
 use crate::spec::{ActivationArgs, ConvSpec, OpSpec, PoolSpec};
@@ -334,10 +334,44 @@ fn axes_of(c: &NodeCtx, from_input: bool) -> Result<Option<Vec<i64>>> {
     }
 }
 
+/// Fewest values a folded constant may always hold: shape subgraphs are tiny, and
+/// weights that pass through a fold (a transposed or scaled initializer) are bounded
+/// by their own size instead (see [`check_fold_size`]).
+pub const FOLD_MIN_LIMIT: usize = 1 << 24;
+
+/// Refuse a folded constant of shape `shape` with more values than all of the
+/// node's constant inputs together, or [`FOLD_MIN_LIMIT`] if that is larger: a few
+/// bytes (`ConstantOfShape` of shape `[1e9, 1e9]`, a broadcast of two long vectors,
+/// a Gather with many indices) must not ask for gigabytes.
+fn check_fold_size(c: &NodeCtx, shape: &[usize]) -> Result<()> {
+    let inputs: usize = c
+        .inputs
+        .iter()
+        .flatten()
+        .map(|v| match v {
+            Value::Const(x) => x.data.len(),
+            Value::Float32(f) => f.bytes.len() / 4,
+            Value::Map { .. } => 0,
+        })
+        .sum();
+    let limit = inputs.max(FOLD_MIN_LIMIT);
+    match t::checked_numel(shape) {
+        Some(n) if n <= limit => Ok(()),
+        _ => Err(c.err(format!(
+            "the constant it computes has shape {shape:?}, more than the {limit} values it may hold (its inputs' size or 2^24)"
+        ))),
+    }
+}
+
 /// Evaluate a node whose inputs are all constants.
 fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
     let k = |i: usize| c.constant(i, "input");
     let op = c.node.op_type.as_str();
+    if matches!(op, "Add" | "Sub" | "Mul" | "Div") {
+        if let Some(shape) = t::broadcast_shape(&k(0)?.shape, &k(1)?.shape) {
+            check_fold_size(c, &shape)?;
+        }
+    }
     let r = match op {
         "Identity" | "Dropout" => k(0)?.clone(),
         "Add" => t::binary(k(0)?, k(1)?, |x, y| x + y)?,
@@ -356,6 +390,7 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
         "Gather" => {
             let x = k(0)?;
             let ax = t::axis(c.attr_int("axis", 0), x.shape.len(), "Gather axis")?;
+            check_fold_size(c, &[&x.shape[..ax], &k(1)?.shape[..], &x.shape[ax + 1..]].concat())?;
             t::gather(x, k(1)?, ax)?
         }
         "Concat" => {
@@ -386,12 +421,12 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
                     d => return Err(c.err(format!("Reshape: invalid size {d}"))),
                 }
             }
-            let n: usize = x.shape.iter().product();
+            let n = x.data.len();
             if let Some(i) = infer {
-                let rest: usize = shape.iter().product();
+                let rest = t::checked_numel(&shape).unwrap_or(usize::MAX);
                 shape[i] = if rest == 0 { 0 } else { n / rest };
             }
-            if shape.iter().product::<usize>() != n {
+            if t::checked_numel(&shape) != Some(n) {
                 return Err(c.err(format!("cannot reshape a constant of shape {:?} to {target:?}", x.shape)));
             }
             Const { shape, ..x.clone() }
@@ -427,6 +462,7 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
                 Some(tp) => t::decode_const(tp, &|_: &str| Err(Error::Io("no external data here".into())))?,
                 None => Const::scalar(0.0),
             };
+            check_fold_size(c, &shape)?;
             let n = shape.iter().product();
             Const { data: vec![v.data.first().copied().unwrap_or(0.0); n], shape, int: v.int }
         }
@@ -462,7 +498,7 @@ fn unsqueeze(c: &NodeCtx, shape: &[usize], axes: Option<&[i64]>) -> Result<Vec<u
 /// The per-sample target of a `Reshape` of a map of per-sample shape `shape`; the
 /// first entry of `target` stands for the batch axis.
 fn reshape_target(c: &NodeCtx, shape: &[usize], target: &[i64], allow_zero: bool) -> Result<Vec<usize>> {
-    let n: usize = shape.iter().product();
+    let n = t::checked_numel(shape).ok_or_else(|| c.err(format!("the per-sample shape {shape:?} has too many values to reshape")))?;
     let full = [&[1][..], shape].concat();
     if target.len() < 2 {
         return Err(c.err(format!("a Reshape to {target:?} would merge the batch axis into the features")));
@@ -480,14 +516,14 @@ fn reshape_target(c: &NodeCtx, shape: &[usize], target: &[i64], allow_zero: bool
             _ => return Err(c.err(format!("Reshape to {target:?} is not supported"))),
         }
     }
-    let rest: usize = out.iter().product();
+    let rest = t::checked_numel(&out).unwrap_or(usize::MAX);
     if let Some(i) = infer {
         if rest == 0 || n % rest != 0 {
             return Err(c.err(format!("cannot reshape a map of per-sample shape {shape:?} to {target:?}")));
         }
         out[i] = n / rest;
     }
-    if out.iter().product::<usize>() != n {
+    if t::checked_numel(&out) != Some(n) {
         return Err(c.err(format!(
             "a Reshape of the per-sample shape {shape:?} to {target:?} moves data across the batch axis, which is not supported"
         )));
@@ -514,7 +550,8 @@ fn flatten(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     if axis != 1 {
         return Err(c.err(format!("Flatten with axis = {axis} is not supported (only 1: keep the batch axis)")));
     }
-    Ok(reshape_to(b, layer, &shape, vec![shape.iter().product()]))
+    let n = t::checked_numel(&shape).ok_or_else(|| c.err(format!("the per-sample shape {shape:?} has too many values to flatten")))?;
+    Ok(reshape_to(b, layer, &shape, vec![n]))
 }
 
 /// Per-axis `(before, after)` padding of a convolution or pooling node over the
@@ -963,7 +1000,11 @@ fn pad(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
     let spatial = &per_axis[2..];
     let mut out = shape.clone();
     for i in 0..d {
-        out[1 + i] += spatial[i].0 + spatial[i].1;
+        out[1 + i] = out[1 + i]
+            .checked_add(spatial[i].0)
+            .and_then(|n| n.checked_add(spatial[i].1))
+            .filter(|&n| n <= MAX_INPUT_VALUES)
+            .ok_or_else(|| c.err(format!("`pads` {pads:?} make axis {} longer than 2^40", i + 2)))?;
     }
     let l = b.push(
         OpSpec::Padding { padding: innsight_padding(spatial), mode: Some(mode.into()), value: Some(value) },

@@ -23,6 +23,11 @@ fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The number of values of a shape, `None` when it does not fit a `usize`.
+pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
 impl Const {
     /// A 1-D integer tensor.
     pub fn ints(v: &[i64]) -> Const {
