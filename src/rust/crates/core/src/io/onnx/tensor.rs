@@ -144,6 +144,10 @@ pub(crate) fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Value
             )))
         }
     };
+    // the declared shape may be anything: its byte size is checked, not trusted
+    let n_bytes = n
+        .checked_mul(size)
+        .ok_or_else(|| Error::Io(format!("tensor `{name}` of shape {shape:?} is too large")))?;
     let raw: Option<Bytes> = if t.data_location == 1 {
         let get = |k: &str| t.external_data.iter().find(|e| e.key == k).map(|e| e.value.as_str());
         let loc = get("location").ok_or_else(|| Error::Io(format!("tensor `{name}`: external data without a location")))?;
@@ -153,7 +157,7 @@ pub(crate) fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Value
         };
         let (offset, length) = (num("offset")?.unwrap_or(0), num("length")?);
         let external_bytes = external(loc)?;
-        let len = length.unwrap_or(n * size);
+        let len = length.unwrap_or(n_bytes);
         let end = offset.checked_add(len).filter(|&e| e <= external_bytes.len()).ok_or_else(|| {
             Error::Io(format!("tensor `{name}`: the external file `{loc}` is too short for offset {offset} + length {len}"))
         })?;
@@ -165,10 +169,10 @@ pub(crate) fn decode(t: &TensorProto, external: &ExternalReader) -> Result<Value
     };
     let data: Vec<f64> = match raw {
         Some(bytes) => {
-            if bytes.len() != n * size {
+            if bytes.len() != n_bytes {
                 return Err(Error::Io(format!(
                     "tensor `{name}` of shape {shape:?} needs {} bytes of data, found {}",
-                    n * size,
+                    n_bytes,
                     bytes.len()
                 )));
             }
