@@ -53,7 +53,8 @@
 #' # any model with a prediction function: a logistic regression on iris
 #' df <- iris[iris$Species != "setosa", ]
 #' df$y <- as.numeric(df$Species == "virginica")
-#' fit <- glm(y ~ Sepal.Length + Sepal.Width + Petal.Length + Petal.Width, data = df, family = binomial)
+#' fit <- glm(y ~ Sepal.Length + Sepal.Width + Petal.Length + Petal.Width,
+#'            data = df, family = binomial)
 #' x <- df[c(1, 60), 1:4]
 #' shap <- SHAP$new(fit, x, data_ref = df[sample(nrow(df), 20), 1:4],
 #'   pred_fun = function(newdata, ...) predict(fit, newdata, type = "response"))

@@ -10,7 +10,7 @@ PKGS="r-base-dev r-cran-r6 r-cran-cli r-cran-jsonlite r-cran-testthat r-cran-ggp
   r-cran-data.table r-cran-knitr r-cran-rmarkdown r-cran-png r-cran-jpeg r-cran-gridextra
   r-cran-checkmate r-cran-plotly r-cran-roxygen2 r-cran-rcmdcheck r-cran-reticulate
   r-cran-hdf5r r-cran-vdiffr r-cran-bench r-cran-palmerpenguins r-cran-mass r-cran-future r-cran-parallelly r-cran-progressr r-cran-future.batchtools
-  r-cran-batchtools qpdf tidy"
+  r-cran-batchtools qpdf tidy devscripts"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
