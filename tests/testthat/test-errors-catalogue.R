@@ -12,6 +12,22 @@ x2 <- rand_data(2, c(3, 8, 8))
 g <- run_grad(conv, x, verbose = FALSE)
 gi <- run_grad(c2, x2, verbose = FALSE)
 
+# The bad values of the arguments most methods share, one case each: for every
+# name in `args`, `fun(conv, x, <name> = <bad value>)` must be an argument error
+# naming it. The call is built and then evaluated so that a failure is labelled
+# with it (e.g. `run_lrp(conv, x, output_idx = 9)`).
+shared_bad <- list(channels_first = "a", output_idx = 9, output_label = "zz", ignore_last_act = "a",
+                   verbose = "a", dtype = "x")
+expect_shared_errors <- function(fun, args, conv = conv, data = x) {
+  fun <- substitute(fun)
+  conv <- substitute(conv)
+  data <- substitute(data)
+  for (a in args) {
+    call <- as.call(c(list(fun, conv, data), shared_bad[a]))
+    eval(bquote(expect_innsight_error(.(call), "argument", .(a))), parent.frame())
+  }
+}
+
 test_that("Converter$new(): input_dim, output_names, dtype, save_model_as_list", {
   expect_innsight_error(convert(mlp, input_dim = -4), "model", "input_dim")
   expect_innsight_error(convert(mlp, input_dim = NA), "model", "input_dim")
@@ -43,9 +59,7 @@ test_that("SmoothGrad: every argument", {
   expect_innsight_error(run_smoothgrad(1, x), "argument", "converter")
   expect_innsight_error(run_smoothgrad(conv, "a"), "data", "data")
   expect_innsight_error(run_smoothgrad(conv, x, channels_first = NA), "argument", "channels_first")
-  expect_innsight_error(run_smoothgrad(conv, x, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_smoothgrad(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_smoothgrad(conv, x, ignore_last_act = "a"), "argument", "ignore_last_act")
+  expect_shared_errors(run_smoothgrad, c("output_idx", "output_label", "ignore_last_act"))
   expect_innsight_error(run_smoothgrad(conv, x, times_input = "a"), "argument", "times_input")
   expect_innsight_error(run_smoothgrad(conv, x, n = NA), "argument", "`n`")
   expect_innsight_error(run_smoothgrad(conv, x, noise_level = c(1, 2)), "argument", "noise_level")
@@ -61,10 +75,7 @@ test_that("IntegratedGradient: every argument", {
   expect_innsight_error(run_intgrad(conv, x, n = 1e12), "argument", "`n`")
   expect_innsight_error(run_intgrad(conv, x, channels_first = 1), "argument", "channels_first")
   expect_innsight_error(run_intgrad(conv, x, output_idx = 0), "argument", "output_idx")
-  expect_innsight_error(run_intgrad(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_intgrad(conv, x, ignore_last_act = "a"), "argument", "ignore_last_act")
-  expect_innsight_error(run_intgrad(conv, x, verbose = "a"), "argument", "verbose")
-  expect_innsight_error(run_intgrad(conv, x, dtype = "x"), "argument", "dtype")
+  expect_shared_errors(run_intgrad, c("output_label", "ignore_last_act", "verbose", "dtype"))
 })
 
 test_that("ExpectedGradient: every argument", {
@@ -73,42 +84,26 @@ test_that("ExpectedGradient: every argument", {
   expect_innsight_error(run_expgrad(conv, x, data_ref = list(1, 2)), "data", "data_ref")
   expect_innsight_error(run_expgrad(conv, x, n = NULL), "argument", "`n`")
   expect_innsight_error(run_expgrad(conv, x, n = 3e9), "argument", "`n`")
-  expect_innsight_error(run_expgrad(conv, x, channels_first = "a"), "argument", "channels_first")
-  expect_innsight_error(run_expgrad(conv, x, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_expgrad(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_expgrad(conv, x, ignore_last_act = "a"), "argument", "ignore_last_act")
-  expect_innsight_error(run_expgrad(conv, x, verbose = "a"), "argument", "verbose")
-  expect_innsight_error(run_expgrad(conv, x, dtype = "x"), "argument", "dtype")
+  expect_shared_errors(run_expgrad, c("channels_first", "output_idx", "output_label", "ignore_last_act", "verbose", "dtype"))
 })
 
 test_that("LRP: the shared arguments", {
   expect_innsight_error(run_lrp(1, x), "argument", "converter")
-  expect_innsight_error(run_lrp(conv, x, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_lrp(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_lrp(conv, x, ignore_last_act = "a"), "argument", "ignore_last_act")
-  expect_innsight_error(run_lrp(conv, x, verbose = "a"), "argument", "verbose")
+  expect_shared_errors(run_lrp, c("output_idx", "output_label", "ignore_last_act", "verbose"))
 })
 
 test_that("DeepLift: the shared arguments", {
   expect_innsight_error(run_deeplift(1, x), "argument", "converter")
-  expect_innsight_error(run_deeplift(conv, x, channels_first = "a"), "argument", "channels_first")
-  expect_innsight_error(run_deeplift(conv, x, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_deeplift(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_deeplift(conv, x, verbose = "a"), "argument", "verbose")
-  expect_innsight_error(run_deeplift(conv, x, dtype = "x"), "argument", "dtype")
+  expect_shared_errors(run_deeplift, c("channels_first", "output_idx", "output_label", "verbose", "dtype"))
 })
 
 test_that("DeepSHAP: every argument", {
   expect_innsight_error(run_deepshap(1, x), "argument", "converter")
-  expect_innsight_error(run_deepshap(conv, x, channels_first = "a"), "argument", "channels_first")
-  expect_innsight_error(run_deepshap(conv, x, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_deepshap(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_deepshap(conv, x, ignore_last_act = "a"), "argument", "ignore_last_act")
+  expect_shared_errors(run_deepshap, c("channels_first", "output_idx", "output_label", "ignore_last_act"))
   expect_innsight_error(run_deepshap(conv, x, data_ref = matrix(NA_real_, 2, 4)), "data", "data_ref")
   expect_innsight_error(run_deepshap(conv, x, data_ref = matrix(0, 0, 4)), "data", "data_ref")
   expect_innsight_error(run_deepshap(conv, x, limit_ref = "a"), "argument", "limit_ref")
-  expect_innsight_error(run_deepshap(conv, x, verbose = "a"), "argument", "verbose")
-  expect_innsight_error(run_deepshap(conv, x, dtype = "x"), "argument", "dtype")
+  expect_shared_errors(run_deepshap, c("verbose", "dtype"))
 })
 
 test_that("ConnectionWeights: converter, output_label, verbose", {
@@ -120,29 +115,21 @@ test_that("ConnectionWeights: converter, output_label, verbose", {
 test_that("Occlusion: every argument", {
   expect_innsight_error(run_occlusion(1, x2), "argument", "converter")
   expect_innsight_error(run_occlusion(c2, "a"), "data", "data")
-  expect_innsight_error(run_occlusion(c2, x2, channels_first = "a"), "argument", "channels_first")
-  expect_innsight_error(run_occlusion(c2, x2, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_occlusion(c2, x2, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_occlusion(c2, x2, ignore_last_act = "a"), "argument", "ignore_last_act")
+  expect_shared_errors(run_occlusion, c("channels_first", "output_idx", "output_label", "ignore_last_act"), c2, x2)
   expect_innsight_error(run_occlusion(c2, x2, window = c(NA, 2)), "argument", "window")
   expect_innsight_error(run_occlusion(c2, x2, window = c(2, 2), strides = "a"), "argument", "strides")
   # no lower bound to report: the message must not say "at least -Inf"
   e <- expect_innsight_error(run_occlusion(c2, x2, baseline = Inf), "argument", "baseline")
   expect_no_match(conditionMessage(e), "-Inf", fixed = TRUE)
-  expect_innsight_error(run_occlusion(c2, x2, verbose = "a"), "argument", "verbose")
-  expect_innsight_error(run_occlusion(c2, x2, dtype = "x"), "argument", "dtype")
+  expect_shared_errors(run_occlusion, c("verbose", "dtype"), c2, x2)
 })
 
 test_that("GradCAM: every argument", {
   expect_innsight_error(run_gradcam(1, x2), "argument", "converter")
   expect_innsight_error(run_gradcam(c2, "a"), "data", "data")
-  expect_innsight_error(run_gradcam(c2, x2, channels_first = "a"), "argument", "channels_first")
-  expect_innsight_error(run_gradcam(c2, x2, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_gradcam(c2, x2, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_gradcam(c2, x2, ignore_last_act = "a"), "argument", "ignore_last_act")
+  expect_shared_errors(run_gradcam, c("channels_first", "output_idx", "output_label", "ignore_last_act"), c2, x2)
   expect_innsight_error(run_gradcam(c2, x2, layer = c(1, 3)), "argument", "layer")
-  expect_innsight_error(run_gradcam(c2, x2, verbose = "a"), "argument", "verbose")
-  expect_innsight_error(run_gradcam(c2, x2, dtype = "x"), "argument", "dtype")
+  expect_shared_errors(run_gradcam, c("verbose", "dtype"), c2, x2)
 })
 
 test_that("LIME: every argument", {
@@ -153,9 +140,7 @@ test_that("LIME: every argument", {
   expect_innsight_error(run_lime(fit, xi, output_type = c("regression", "classification"),
                                  pred_fun = function(newdata) predict(fit, newdata)), "argument", "output_type")
   expect_innsight_error(run_lime(fit, xi, output_type = "regression", pred_fun = 1), "argument", "pred_fun")
-  expect_innsight_error(run_lime(conv, x, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_lime(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_lime(conv, x, channels_first = "a"), "argument", "channels_first")
+  expect_shared_errors(run_lime, c("output_idx", "output_label", "channels_first"))
   expect_innsight_error(run_lime(conv, x, input_dim = 5), "data", "input shape")
   expect_innsight_error(run_lime(conv, x, input_names = c("a", "b")), "argument", "input_names")
   expect_innsight_error(run_lime(conv, x, input_names = 1:4), "argument", "input_names")
@@ -168,15 +153,12 @@ test_that("LIME: every argument", {
   expect_innsight_error(run_lime(conv, x, n_features = 0), "argument", "n_features")
   expect_innsight_error(run_lime(conv, x, feature_groups = c(1, 1, 2)), "argument", "feature_groups")
   expect_innsight_error(run_lime(conv, x, patch_size = "a"), "argument", "patch_size")
-  expect_innsight_error(run_lime(conv, x, verbose = "a"), "argument", "verbose")
-  expect_innsight_error(run_lime(conv, x, dtype = "x"), "argument", "dtype")
+  expect_shared_errors(run_lime, c("verbose", "dtype"))
 })
 
 test_that("SHAP: every argument", {
   expect_innsight_error(run_shap(conv, x, data_ref = "a"), "data", "data_ref")
-  expect_innsight_error(run_shap(conv, x, output_idx = 9), "argument", "output_idx")
-  expect_innsight_error(run_shap(conv, x, output_label = "zz"), "argument", "output_label")
-  expect_innsight_error(run_shap(conv, x, channels_first = "a"), "argument", "channels_first")
+  expect_shared_errors(run_shap, c("output_idx", "output_label", "channels_first"))
   expect_innsight_error(run_shap(conv, x, input_dim = list(4, 4)), "data", "input shape")
   expect_innsight_error(run_shap(conv, x, input_names = c("a", "b")), "argument", "input_names")
   expect_innsight_error(run_shap(conv, x, output_names = 1:3), "argument", "output_names")
