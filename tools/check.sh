@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the source tarball (with vendored crates: make tarball) and run
 # R CMD check --as-cran on it, no PDF manual (no LaTeX here). The check runs in a
-# network namespace with no network (unshare -n, when we may) and an empty
+# network namespace with no network (tools/without-network.sh) and an empty
 # CARGO_HOME, so its install of the tarball is also the offline install test;
 # the checks that ask CRAN's servers are switched off for the same reason.
 # Exits non-zero when the check reports an ERROR or WARNING, or a NOTE that
@@ -12,13 +12,11 @@ rm -rf check && mkdir -p check/cargo-home
 make --no-print-directory tarball >check/build.log 2>&1 || { cat check/build.log; exit 1; }
 tarball=$(ls -t innsight_*.tar.gz | head -n 1)
 mv "$tarball" check/
-net=(unshare -n)
-unshare -n true 2>/dev/null || net=()
-(cd check && "${net[@]}" env CARGO_HOME="$PWD/cargo-home" CARGO_NET_OFFLINE=true \
+(cd check && bash ../tools/without-network.sh env CARGO_HOME="$PWD/cargo-home" CARGO_NET_OFFLINE=true \
   _R_CHECK_FORCE_SUGGESTS_=false _R_CHECK_CRAN_INCOMING_REMOTE_=false \
   R CMD check --as-cran --no-manual "$tarball" >check.log 2>&1)
 status=$(grep -E '^Status:' check/check.log || echo "Status: unknown")
-echo "R CMD check --as-cran${net:+ (offline)}: $status"
+echo "R CMD check --as-cran (offline): $status"
 grep -m1 'innsight: using' check/innsight.Rcheck/00install.out || true
 if grep -qE '^Status: .*(ERROR|WARNING)' check/check.log || ! grep -q '^Status:' check/check.log; then
   grep -E -B2 -A25 '(ERROR|WARNING)$' check/check.log | head -n 120

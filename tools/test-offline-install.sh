@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Shows that the source tarball installs with no network: the tarball (built
 # with vendored crates by `make tarball`, or given as $1) is installed into a
-# temporary library inside a network namespace without any interface but a
-# dead loopback (`unshare -n`, root only), with an empty CARGO_HOME and
+# temporary library inside a network namespace with only a loopback
+# (tools/without-network.sh, root only), with an empty CARGO_HOME and
 # CARGO_NET_OFFLINE=true, so neither cargo's cache nor the network can help.
 # Then the installed package runs a small Gradient and reads back its model file.
 # Also checks that configure stops with its message when rustc is too old.
@@ -20,11 +20,7 @@ fi
 tar -tzf "$tarball" | grep -q '^innsight/src/rust/vendor.tar.xz$' ||
   { echo "FAIL: $tarball carries no src/rust/vendor.tar.xz (make it with make tarball)"; exit 1; }
 
-net=(unshare -n)
-if ! unshare -n true 2>/dev/null; then
-  echo "note: unshare -n is not available (not root?); offline only through CARGO_NET_OFFLINE and an empty CARGO_HOME"
-  net=()
-fi
+net=(bash tools/without-network.sh)
 mkdir -p "$work/lib" "$work/cargo-home"
 if ! "${net[@]}" env CARGO_HOME="$work/cargo-home" CARGO_NET_OFFLINE=true \
     R CMD INSTALL --no-test-load -l "$work/lib" "$tarball" >"$work/install.log" 2>&1; then
