@@ -62,7 +62,10 @@ AgnosticWrapper <- R6::R6Class("AgnosticWrapper",
       in_names <- if (!is.null(input_names)) input_names else if (!is.null(info$input_names)) info$input_names else
         if (rank == 1 && !is.null(colnames(ref))) colnames(ref)
       in_names <- normalise_names(in_names, list(dim_cf), "input_names", call = call)
-      preds <- private$predict_all(x, call)
+      # the outputs' number and names from the first instance: the predictions of
+      # all instances come from the run (predicting the whole data set here
+      # would need memory growing with it, and the work twice)
+      preds <- private$predict_all(take_rows(x, 1L), call)
       out_dim <- ncol(preds)
       out_names <- if (!is.null(output_names)) output_names else if (!is.null(info$output_names)) info$output_names else
         colnames(preds)
@@ -75,8 +78,6 @@ AgnosticWrapper <- R6::R6Class("AgnosticWrapper",
       out <- normalise_output_idx(output_idx, output_label, self$converter$output_dim, out_names, call = call)
       self$output_idx <- out$idx
       self$output_label <- out$label
-      # only the explained outputs (the original kept all of them, see NEWS)
-      self$preds <- list(preds[, out$idx[[1]], drop = FALSE])
     }
   ),
   private = list(

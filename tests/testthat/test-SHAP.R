@@ -123,6 +123,26 @@ test_that("a Converter's built-in predictions equal the same model through pred_
   expect_identical(dim(a$preds[[1]]), c(3L, 2L))
 })
 
+test_that("pred_fun only ever sees a chunk of rows, never the whole data set", {
+  # the predictions of the instances come from the run's chunks: the constructor
+  # predicts one instance only (it used to predict all of them at once, memory
+  # growing with the data set)
+  conv <- convert(make_mlp_model())
+  x <- rand_data(60, 4, seed = 21)
+  refs <- rand_data(3, 4, seed = 22)
+  seen <- integer(0)
+  pf <- function(newdata) {
+    seen <<- c(seen, nrow(newdata))
+    conv$model$forward(list(as.matrix(newdata)), dtype = "double")[[1]]
+  }
+  withr::local_options(innsight.agnostic_chunk_bytes = 8 * 4 * 10)
+  s <- run_shap(conv, x, refs, pred_fun = pf, output_idx = c(2, 3), n_coalitions = 8, dtype = "double",
+                verbose = FALSE)
+  expect_lte(max(seen), 10)
+  expect_identical(seen[1], 1L)
+  expect_equal(s$preds[[1]], pf(x)[, c(2, 3)], tolerance = 1e-12, ignore_attr = TRUE)
+})
+
 test_that("the original's `nsim` selects permutation sampling; unknown arguments warn", {
   conv <- convert(make_mlp_model())
   x <- rand_data(2, 4, seed = 16)
