@@ -34,54 +34,114 @@ NULL
 
 #' @rdname innsight_sugar
 #' @export
-convert <- function(model, ...) Converter$new(model, ...)
+convert <- function(model, ...) {
+  check_dots(Converter, ...names())
+  Converter$new(model, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_grad <- function(converter, data, ...) Gradient$new(converter, data, ...)
+run_grad <- function(converter, data, ...) {
+  check_dots(Gradient, ...names())
+  Gradient$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_smoothgrad <- function(converter, data, ...) SmoothGrad$new(converter, data, ...)
+run_smoothgrad <- function(converter, data, ...) {
+  check_dots(SmoothGrad, ...names())
+  SmoothGrad$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_intgrad <- function(converter, data, ...) IntegratedGradient$new(converter, data, ...)
+run_intgrad <- function(converter, data, ...) {
+  check_dots(IntegratedGradient, ...names())
+  IntegratedGradient$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_expgrad <- function(converter, data, ...) ExpectedGradient$new(converter, data, ...)
+run_expgrad <- function(converter, data, ...) {
+  check_dots(ExpectedGradient, ...names())
+  ExpectedGradient$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_lrp <- function(converter, data, ...) LRP$new(converter, data, ...)
+run_lrp <- function(converter, data, ...) {
+  check_dots(LRP, ...names())
+  LRP$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_deeplift <- function(converter, data, ...) DeepLift$new(converter, data, ...)
+run_deeplift <- function(converter, data, ...) {
+  check_dots(DeepLift, ...names())
+  DeepLift$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_deepshap <- function(converter, data, ...) DeepSHAP$new(converter, data, ...)
+run_deepshap <- function(converter, data, ...) {
+  check_dots(DeepSHAP, ...names())
+  DeepSHAP$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_cw <- function(converter, data = NULL, ...) ConnectionWeights$new(converter, data, ...)
+run_cw <- function(converter, data = NULL, ...) {
+  check_dots(ConnectionWeights, ...names())
+  ConnectionWeights$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_occlusion <- function(converter, data, ...) Occlusion$new(converter, data, ...)
+run_occlusion <- function(converter, data, ...) {
+  check_dots(Occlusion, ...names())
+  Occlusion$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_gradcam <- function(converter, data, ...) GradCAM$new(converter, data, ...)
+run_gradcam <- function(converter, data, ...) {
+  check_dots(GradCAM, ...names())
+  GradCAM$new(converter, data, ...)
+}
 
 #' @rdname innsight_sugar
 #' @export
-run_lime <- function(model, data, data_ref = NULL, ...) LIME$new(model, data, data_ref, ...)
+run_lime <- function(model, data, data_ref = NULL, ...) {
+  check_dots(LIME, ...names())
+  LIME$new(model, data, data_ref, ...)
+}
 
 #' @rdname innsight_sugar
 #' @param data_ref Reference data of the model-agnostic methods (see [`LIME`] and
 #'   [`SHAP`]).
 #' @export
-run_shap <- function(model, data, data_ref = NULL, ...) SHAP$new(model, data, data_ref, ...)
+run_shap <- function(model, data, data_ref = NULL, ...) {
+  check_dots(SHAP, ...names())
+  SHAP$new(model, data, data_ref, ...)
+}
+
+# The names in a helper's `...`, checked against the class's `$new()` before the
+# call: R's own "unused argument" error has no class and does not say what the
+# method takes. Unique abbreviations pass, as R's argument matching allows them.
+check_dots <- function(generator, dot_names, call = parent.frame()) {
+  cls <- generator$classname
+  # a class without its own initialize() uses its parent's
+  while (is.null(generator$public_methods$initialize) && !is.null(generator$get_inherit())) {
+    generator <- generator$get_inherit()
+  }
+  formal <- names(formals(generator$public_methods$initialize))
+  dot_names <- dot_names[!is.na(dot_names) & nzchar(dot_names)]
+  if ("..." %in% formal || length(dot_names) == 0) return(invisible())
+  unknown <- dot_names[is.na(pmatch(dot_names, formal, duplicates.ok = TRUE))]
+  if (length(unknown) == 0) return(invisible())
+  near <- formal[apply(utils::adist(unknown, formal), 1, which.min)]
+  hint <- if (length(unknown) == 1 && utils::adist(unknown, near) <= 3) c("i" = "Did you mean {.arg {near}}?")
+  innsight_abort(c("{.arg {unknown}} {?is not an argument/are not arguments} of {.code {cls}$new()}.", hint,
+                   "i" = "Its arguments: {.arg {formal}}."),
+                 call = call)
+}

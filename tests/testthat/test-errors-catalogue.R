@@ -329,3 +329,26 @@ test_that("plot objects: indices of [ and [[", {
   pp <- plot(g, as_plotly = TRUE)
   expect_innsight_error(pp[5, 1], "argument", "`i`")
 })
+
+test_that("the run_*() helpers and convert(): an unknown argument is a classed error naming it", {
+  # was R's unclassed "unused argument (foo = 1)"; LIME and SHAP take the
+  # original's `...` and warn about what they ignore (test-SHAP.R)
+  calls <- list(
+    quote(convert(mlp, foo = 1)), quote(run_grad(conv, x, foo = 1)), quote(run_smoothgrad(conv, x, foo = 1)),
+    quote(run_intgrad(conv, x, foo = 1)), quote(run_expgrad(conv, x, foo = 1)), quote(run_lrp(conv, x, foo = 1)),
+    quote(run_deeplift(conv, x, foo = 1)), quote(run_deepshap(conv, x, foo = 1)), quote(run_cw(conv, foo = 1)),
+    quote(run_occlusion(c2, x2, foo = 1)), quote(run_gradcam(c2, x2, foo = 1))
+  )
+  for (cl in calls) eval(bquote(expect_innsight_error(.(cl), "argument", "`foo`")))
+  e <- expect_innsight_error(run_lrp(conv, x, rule_nme = "epsilon"), "argument", "`rule_nme`")
+  expect_match(conditionMessage(e), "Did you mean `rule_name`", fixed = TRUE)
+  e <- expect_innsight_error(run_grad(conv, x, foo = 1, bar = 2), "argument", "`foo` and `bar`")
+  expect_match(conditionMessage(e), "Gradient$new()", fixed = TRUE)
+})
+
+test_that("the run_*() helpers accept unique abbreviations, as R's argument matching does", {
+  a <- run_lrp(conv, x, rule_n = "epsilon", verbose = FALSE)
+  expect_identical(a$rule_name, "epsilon")
+  expect_identical(get_result(run_grad(conv, x, times = TRUE, verbose = FALSE)),
+                   get_result(run_grad(conv, x, times_input = TRUE, verbose = FALSE)))
+})
