@@ -88,7 +88,7 @@ pub fn gemm_into_with<T: Scalar>(
     raw_gemm(c, a, b, accumulate, p);
 }
 
-/// The `gemm` crate call itself.
+/// The `gemm` crate call itself, on the active instruction set.
 fn raw_gemm<T: Scalar>(
     c: &mut ArrayViewMut2<T>,
     a: &ArrayView2<T>,
@@ -96,31 +96,7 @@ fn raw_gemm<T: Scalar>(
     accumulate: bool,
     par: gemm::Parallelism,
 ) {
-    let (m, k) = a.dim();
-    let n = b.ncols();
-    let (cs, as_, bs) = (c.strides().to_vec(), a.strides().to_vec(), b.strides().to_vec());
-    // SAFETY: the three views are valid for the given shapes and strides, `c` is a
-    // unique mutable borrow, and T is f32 or f64 (the sealed Scalar trait), which
-    // `gemm` supports.
-    unsafe {
-        crate::gemm_path::gemm(
-            crate::isa::active(),
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            cs[1],
-            cs[0],
-            accumulate,
-            a.as_ptr(),
-            as_[1],
-            as_[0],
-            b.as_ptr(),
-            bs[1],
-            bs[0],
-            par,
-        );
-    }
+    crate::gemm_path::gemm(crate::isa::active(), c, a, b, accumulate, par)
 }
 
 /// `a · b` as a new matrix.
