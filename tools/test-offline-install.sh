@@ -17,7 +17,10 @@ if [ -z "$tarball" ]; then
   make --no-print-directory tarball >/dev/null
   tarball=$(ls -t innsight_*.tar.gz | head -n 1)
 fi
-tar -tzf "$tarball" | grep -q '^innsight/src/rust/vendor.tar.xz$' ||
+# (the listing goes to a file: `grep -q` closing the pipe early would make tar
+# die of SIGPIPE, and pipefail would count that as no match)
+tar -tzf "$tarball" >"$work/contents"
+grep -qx 'innsight/src/rust/vendor.tar.xz' "$work/contents" ||
   { echo "FAIL: $tarball carries no src/rust/vendor.tar.xz (make it with make tarball)"; exit 1; }
 
 net=(bash tools/without-network.sh)
