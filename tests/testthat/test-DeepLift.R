@@ -243,7 +243,8 @@ test_that("DeepLift arguments are checked (spec section 7, rows 23 and 24)", {
   expect_innsight_error(run_deeplift(conv, x, x_ref = "asdf"), "data", "x_ref")
   expect_innsight_error(run_deeplift(conv, x, x_ref = matrix(1, 1, 5)), "data", "x_ref")
   expect_innsight_error(run_deeplift(conv, x, x_ref = c(1, 2, 3, 4)), "data", "x_ref")
-  # DeepLift has no rule parameter: passing one is an unused argument, as in the original
+  # DeepLift has no rule parameter: `$new()` gives R's unused argument, as in the
+  # original; run_deeplift() a classed error naming it
   expect_error(DeepLift$new(conv, x, rule_param = 0.5), "unused argument")
-  expect_error(run_deeplift(conv, x, rule_param = 0.5), "unused argument")
+  expect_innsight_error(run_deeplift(conv, x, rule_param = 0.5), "argument", "`rule_param`")
 })

@@ -118,7 +118,7 @@ pub(crate) struct NodeCtx<'a> {
 impl NodeCtx<'_> {
     /// An error about this node.
     pub fn err(&self, msg: impl std::fmt::Display) -> Error {
-        Error::Spec(format!("{}: {msg}", describe(self.node)))
+        Error::Spec(format!("{}: {}", describe(self.node), brief(&msg.to_string())))
     }
 
     pub fn attr(&self, name: &str) -> Option<&proto::AttributeProto> {
@@ -204,6 +204,18 @@ impl NodeCtx<'_> {
     /// Whether every present input is a constant.
     pub fn all_const(&self) -> bool {
         self.inputs.iter().flatten().all(|v| !matches!(v, Value::Map { .. }))
+    }
+}
+
+/// Longest message of a node error, in characters.
+const MAX_MESSAGE: usize = 400;
+
+/// `msg`, cut to [`MAX_MESSAGE`] characters: a message quoting a list attribute
+/// of a hostile file (millions of pads) would otherwise be megabytes of text.
+fn brief(msg: &str) -> String {
+    match msg.char_indices().nth(MAX_MESSAGE) {
+        Some((at, _)) => format!("{} ... ({} characters cut)", &msg[..at], msg[at..].chars().count()),
+        None => msg.to_string(),
     }
 }
 
@@ -500,5 +512,15 @@ mod tests {
         let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-flatten-size-overflow.onnx");
         let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
         assert!(matches!(&e, Error::Spec(m) if m.contains("too many values to flatten")), "{e}");
+        // a Div of a flat map of 9 billion values by a constant: its per-channel
+        // affine layer asked for 72 GB of weights
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-affine-channels-huge.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("more than 2^24 channels")), "{e}");
+        // a Pad whose `pads` is a folded constant of millions of zeros: the error
+        // quoted all of them (libFuzzer's slow unit, megabytes of message)
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-pad-list-huge.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("Pad") && m.contains("characters cut") && m.len() < 600), "{e}");
     }
 }

@@ -762,6 +762,17 @@ fn channel_affine(b: &mut Builder, layer: usize, shape: &[usize], scale: Vec<f64
     Ok(Value::Map { layer: l, shape: shape.to_vec() })
 }
 
+/// The channel count of a map that an element-wise op with a constant (or a
+/// difference of maps) turns into a per-channel affine layer, whose four weight
+/// vectors are built here: at most 2^24 channels, so that a file declaring a map
+/// of billions of channels is an error, not an allocation of gigabytes.
+fn affine_channels(c: &NodeCtx, shape: &[usize]) -> Result<usize> {
+    match shape.first() {
+        Some(&ch) if ch <= FOLD_MIN_LIMIT => Ok(ch),
+        _ => Err(c.err(format!("the map of shape {shape:?} has more than 2^24 channels"))),
+    }
+}
+
 /// A constant operand as one value per channel of a map of per-sample shape
 /// `shape`, when it is a scalar or varies along the channel axis only.
 fn per_channel(k: &Const, shape: &[usize]) -> Option<Vec<f64>> {
@@ -785,7 +796,8 @@ fn arithmetic(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
             match op {
                 "Add" | "Sub" if sa == sb => {
                     let lb = if op == "Sub" {
-                        match channel_affine(b, lb, &sb, vec![-1.0; sb[0]], vec![0.0; sb[0]])? {
+                        let ch = affine_channels(c, &sb)?;
+                        match channel_affine(b, lb, &sb, vec![-1.0; ch], vec![0.0; ch])? {
                             Value::Map { layer, .. } => layer,
                             _ => unreachable!(),
                         }
@@ -805,6 +817,7 @@ fn arithmetic(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
         (Value::Map { .. }, _) | (_, Value::Map { .. }) => {
             let map_first = matches!(c.input(0)?, Value::Map { .. });
             let (layer, shape) = c.map(if map_first { 0 } else { 1 })?;
+            let ch = affine_channels(c, &shape)?;
             let k = c.constant(if map_first { 1 } else { 0 }, "the constant operand")?;
             let v = per_channel(k, &shape).ok_or_else(|| {
                 c.err(format!(
@@ -812,7 +825,6 @@ fn arithmetic(b: &mut Builder, c: &NodeCtx) -> Result<Value> {
                     k.shape
                 ))
             })?;
-            let ch = shape[0];
             let (scale, shift) = match (op, map_first) {
                 ("Add", _) => (vec![1.0; ch], v),
                 ("Sub", true) => (vec![1.0; ch], v.iter().map(|x| -x).collect()),
