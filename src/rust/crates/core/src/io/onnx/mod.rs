@@ -522,5 +522,9 @@ mod tests {
         let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-pad-list-huge.onnx");
         let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
         assert!(matches!(&e, Error::Spec(m) if m.contains("Pad") && m.contains("characters cut") && m.len() < 600), "{e}");
+        // a folded Transpose whose `perm` repeats an axis: indexed past the data
+        let bytes = include_bytes!("../../../tests/fuzz-regressions/onnx-transpose-perm-repeated.onnx");
+        let e = read_onnx(bytes.to_vec(), &no_external).unwrap_err();
+        assert!(matches!(&e, Error::Spec(m) if m.contains("not a permutation")), "{e}");
     }
 }

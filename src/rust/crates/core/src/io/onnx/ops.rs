@@ -437,6 +437,12 @@ fn fold(b: &Builder, c: &NodeCtx) -> Result<Const> {
                 Some(p) => p.iter().map(|&a| t::axis(a, x.shape.len(), "perm")).collect::<Result<_>>()?,
                 None => (0..x.shape.len()).rev().collect(),
             };
+            // a repeated or missing axis would index past the data
+            let mut sorted = perm.clone();
+            sorted.sort_unstable();
+            if sorted != (0..x.shape.len()).collect::<Vec<_>>() {
+                return Err(c.err(format!("`perm` {perm:?} is not a permutation of the {} axes", x.shape.len())));
+            }
             t::transpose(x, &perm)
         }
         "Slice" => {
