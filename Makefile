@@ -56,8 +56,7 @@ test-torch: install
 # The source tarball, carrying the Rust crates' sources (src/rust/vendor.tar.xz,
 # made by tools/vendor.sh and removed again afterwards) so that it installs offline.
 tarball: deps
-	@bash tools/vendor.sh
-	R CMD build . 2>&1 | tail -n 2; rc=$${PIPESTATUS[0]}; rm -f src/rust/vendor.tar.xz; exit $$rc
+	@bash tools/build-tarball.sh
 
 # Install that tarball with the network cut off, then use the package.
 test-offline: deps

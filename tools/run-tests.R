@@ -2,6 +2,9 @@
 # "N passed, N failed" line (testthat's own summary is not machine-readable).
 # Exits non-zero on any failure or error.
 options(innsight.threads = 2L)
+# The developers' suite: without NOT_CRAN, testthat skips the snapshot tests and
+# then deletes their snapshots as unused.
+if (!nzchar(Sys.getenv("NOT_CRAN"))) Sys.setenv(NOT_CRAN = "true")
 res <- testthat::test_dir("tests/testthat", package = "innsight", load_package = "installed",
                           reporter = testthat::ProgressReporter$new(show_praise = FALSE),
                           stop_on_failure = FALSE)

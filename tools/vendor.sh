@@ -9,7 +9,7 @@
 # so an install from the tarball needs no network. The archive is not kept in git
 # (`make tarball` makes it, builds the tarball and removes it again).
 # inst/AUTHORS lists the vendored crates with their authors and licences, as
-# CRAN asks of bundled code; it is committed and regenerated here.
+# CRAN asks of bundled code; like the archive it is not kept in git, only made here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:$HOME/.cargo/bin"
